@@ -1,0 +1,30 @@
+"""Form helpers shared by every app."""
+
+from __future__ import annotations
+
+from django import forms
+
+
+class StyledFormMixin:
+    """Gives widgets Tabler/Bootstrap classes so templates stay generic."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            if getattr(self, "errors", None) and self.errors.get(field_name_of(self, field)):
+                widget.attrs["class"] += " is-invalid"
+
+
+def field_name_of(form, field) -> str:
+    for name, candidate in form.fields.items():
+        if candidate is field:
+            return name
+    return ""

@@ -1,0 +1,18 @@
+"""Settings for the test suite: fixed synthetic keys, a fast hasher, plain static storage."""
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"  # noqa: S105
+KEXIE_FIELD_KEYS = "t1:dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
+KEXIE_BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMtbG9u"
+KEXIE_AUDIT_KEY = "dGVzdC1hdWRpdC1rZXktMzItYnl0ZXMtbG9uZy0wMDAw"  # noqa: S105
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+KEXIE_DEMO = False
+KEXIE_IMPORT_BACKGROUND_ROWS = 50
+LANGUAGE_CODE = "zh-hans"
