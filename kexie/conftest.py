@@ -19,7 +19,7 @@ import pytest
 
 from kexie.core.codetables import code_tables_sync
 
-PASSWORD = "Kexie-Test-2026!"
+PASSWORD = "Kexie-Test-2026!"  # noqa: S105 - synthetic test password
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture
 def tree(db):
     """A small tree with the shape of the real one."""
+    from kexie.core.models import Region
     from kexie.orgs.tests.factories import build_demo_tree
+
+    if not Region.objects.exists():  # a transactional test before us flushed the tables
+        code_tables_sync()
 
     return build_demo_tree()
 

@@ -19,4 +19,3 @@ handler400 = "kexie.portal.views.error_400"
 handler403 = "kexie.portal.views.error_403"
 handler404 = "kexie.portal.views.error_404"
 handler500 = "kexie.portal.views.error_500"
-

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
+
 from .roles import ADMIN_TRIAD
 from .scope import user_roles
 
@@ -17,4 +21,10 @@ def restrict_admin_site(site) -> None:
             return False
         return original(request)
 
+    @login_not_required
+    def login(request, extra_context=None):
+        # One login page for everything, so the admin never bypasses its controls.
+        return redirect_to_login(request.GET.get("next", "/django-admin/"), settings.LOGIN_URL)
+
     site.has_permission = has_permission
+    site.login = login

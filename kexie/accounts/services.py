@@ -72,7 +72,11 @@ def role_grant(*, actor, user: User, organisation, role: str) -> RoleAssignment:
         )
     if role in ADMIN_TRIAD and held - ADMIN_TRIAD or role not in ADMIN_TRIAD and held & ADMIN_TRIAD:
         raise ValidationError(
-            {"role": _("Administrator roles and business roles must be held by different accounts.")}
+            {
+                "role": _(
+                    "Administrator roles and business roles must be held by different accounts."
+                )
+            }
         )
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, organisation=organisation, role=role, defaults={"granted_by": actor}

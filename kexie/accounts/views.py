@@ -74,5 +74,3 @@ class ActivateView(auth_views.PasswordResetConfirmView):
         audit_log(actor=user, event_type="account.activate", obj=user)
         messages.success(self.request, _("Your password is set. Please log in."))
         return response
-
-

@@ -15,8 +15,12 @@ def keys_are_distinct(app_configs, **kwargs):
         getattr(settings, "KEXIE_AUDIT_KEY", ""),
     ]
     if len(set(keys)) != len(keys) or not all(keys):
-        return [Error("SECRET_KEY and the field, index and audit keys must be set and distinct.",
-                      id="kexie.E001")]
+        return [
+            Error(
+                "SECRET_KEY and the field, index and audit keys must be set and distinct.",
+                id="kexie.E001",
+            )
+        ]
     return []
 
 

@@ -19,12 +19,10 @@ class StyledFormMixin:
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-            if getattr(self, "errors", None) and self.errors.get(field_name_of(self, field)):
-                widget.attrs["class"] += " is-invalid"
 
-
-def field_name_of(form, field) -> str:
-    for name, candidate in form.fields.items():
-        if candidate is field:
-            return name
-    return ""
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()

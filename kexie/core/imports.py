@@ -547,8 +547,26 @@ def import_validate(*, user, importer: Importer, upload: IO[bytes]) -> ImportLog
     return log
 
 
-def _check_owner(user, log: ImportLog) -> None:
+def import_log_list(*, user, importer: Importer, limit: int = 20) -> list[ImportLog]:
+    """The user's own recent logs of one importer (nobody sees another person's uploads)."""
+    return list(
+        ImportLog.objects.filter(created_by=user, importer=importer.code)
+        .select_related("job")
+        .defer("rows", "preview", "errors", "undo_data")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def _check_owner(user, log: ImportLog, event_type: str) -> None:
+    """Only the person who uploaded a file may import or undo it."""
     if user is not None and log.created_by_id != user.pk:
+        audit_log(
+            actor=user,
+            event_type=event_type,
+            obj=log,
+            outcome=AuditOutcome.DENIED,
+            details={"importer": log.importer},
+        )
         raise PermissionDenied
 
 
@@ -562,7 +580,7 @@ def import_commit(*, user, log: ImportLog, background: bool | None = None) -> Im
     """
     importer = importer_get(log.importer)
     _require_import_right(user, importer, "import.commit", log.filename)
-    _check_owner(user, log)
+    _check_owner(user, log, "import.commit")
     with transaction.atomic():
         locked = ImportLog.objects.select_for_update().get(pk=log.pk)
         if locked.status != ImportStatus.VALID or locked.error_count:
@@ -602,22 +620,32 @@ def _commit_now(*, log: ImportLog, user, progress) -> ImportLog:
                 details={"importer": importer.code, "sha256": log.sha256, **summary},
             )
     except (ImportRowError, ValidationError, PermissionDenied) as exc:
-        errors = _commit_errors(importer, exc)
-        ImportLog.objects.filter(pk=log.pk).update(
-            status=ImportStatus.FAILED,
-            errors=errors,
-            error_count=len({error["row"] for error in errors}) or 1,
-        )
-        audit_log(
-            actor=user,
-            event_type="import.commit",
-            obj=log,
-            outcome=AuditOutcome.FAILURE,
-            reason="; ".join(format_error(error) for error in errors)[:500],
-            details={"importer": importer.code, "sha256": log.sha256},
-        )
-        log.refresh_from_db()
+        _mark_failed(log, importer, user, _commit_errors(importer, exc))
+    except Exception:
+        # Nothing was written (the transaction rolled back); never leave the log "importing".
+        message = gettext("The import failed because of an internal error; nothing was written.")
+        _mark_failed(log, importer, user, [{"row": 0, "column": "", "message": message}])
+        raise
     return log
+
+
+def _mark_failed(log: ImportLog, importer: Importer, user, errors: list[dict[str, Any]]) -> None:
+    for error in errors:
+        error.setdefault("value", "")
+    ImportLog.objects.filter(pk=log.pk).update(
+        status=ImportStatus.FAILED,
+        errors=errors,
+        error_count=len({error["row"] for error in errors}) or 1,
+    )
+    audit_log(
+        actor=user,
+        event_type="import.commit",
+        obj=log,
+        outcome=AuditOutcome.FAILURE,
+        reason="; ".join(format_error(error) for error in errors)[:500],
+        details={"importer": importer.code, "sha256": log.sha256},
+    )
+    log.refresh_from_db()
 
 
 def _commit_errors(importer: Importer, exc: Exception) -> list[dict[str, Any]]:
@@ -653,7 +681,7 @@ def import_undo(*, user, log: ImportLog) -> ImportLog:
     importer cannot reverse it completely."""
     importer = importer_get(log.importer)
     _require_import_right(user, importer, "import.undo", log.filename)
-    _check_owner(user, log)
+    _check_owner(user, log, "import.undo")
     try:
         with transaction.atomic():
             locked = ImportLog.objects.select_for_update().get(pk=log.pk)
@@ -722,6 +750,7 @@ __all__ = [
     "import_apply",
     "import_check",
     "import_commit",
+    "import_log_list",
     "import_undo",
     "import_validate",
     "importer_get",

@@ -162,6 +162,26 @@ def _macro_error() -> ValidationError:
     )
 
 
+def _is_xml_error(exc: BaseException | None) -> bool:
+    """defusedxml refusals (entity expansion, DTDs) and XML syntax errors, also when openpyxl
+    wrapped them in its own ``ValueError``."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if type(exc).__module__.split(".")[0] in {"defusedxml", "xml", "lxml"} or (
+            type(exc).__name__ in {"ParseError", "XMLSyntaxError"}
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _malformed() -> ValidationError:
+    return ValidationError(
+        _("The workbook could not be read: its content is malformed."), code="xlsx_malformed"
+    )
+
+
 def read_rows(
     fileobj: IO[bytes], *, max_rows: int, max_cols: int
 ) -> Iterator[tuple[int, list[Any]]]:
@@ -178,15 +198,12 @@ def read_rows(
     fileobj.seek(0)
     try:
         workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True, keep_links=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise ValidationError(
-            _("The file is not an .xlsx workbook."), code="xlsx_not_workbook"
-        ) from None
-    except Exception as exc:  # defusedxml and malformed XML surface as various types
-        if type(exc).__module__.startswith(("defusedxml", "xml", "lxml")):
+    except Exception as exc:
+        if _is_xml_error(exc):
+            raise _malformed() from None
+        if isinstance(exc, InvalidFileException | zipfile.BadZipFile | KeyError | ValueError):
             raise ValidationError(
-                _("The workbook could not be read: its content is malformed."),
-                code="xlsx_malformed",
+                _("The file is not an .xlsx workbook."), code="xlsx_not_workbook"
             ) from None
         raise
     try:
@@ -222,11 +239,8 @@ def read_rows(
     except ValidationError:
         raise
     except Exception as exc:
-        if type(exc).__module__.startswith(("defusedxml", "xml", "lxml")):
-            raise ValidationError(
-                _("The workbook could not be read: its content is malformed."),
-                code="xlsx_malformed",
-            ) from None
+        if _is_xml_error(exc):
+            raise _malformed() from None
         raise
     finally:
         workbook.close()

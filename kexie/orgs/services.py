@@ -167,8 +167,10 @@ def organisation_update(
 ) -> list[str]:
     """Change the editable fields given in ``data``; returns the names of the changed fields."""
     _require(actor, Action.CHANGE, organisation)
-    org = Organisation.objects.select_for_update().select_related("parent__region").get(
-        pk=organisation.pk
+    org = (
+        Organisation.objects.select_for_update()
+        .select_related("parent__region")
+        .get(pk=organisation.pk)
     )
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -257,8 +259,10 @@ def organisation_dissolve(
         raise ValidationError(_("The prefecture association cannot be dissolved."))
     if Organisation.objects.filter(parent=org, status=OrganisationStatus.ACTIVE).exists():
         raise ValidationError(
-            _("Dissolve or move its active units first; an organisation with active units "
-              "cannot be dissolved.")
+            _(
+                "Dissolve or move its active units first; an organisation with active units "
+                "cannot be dissolved."
+            )
         )
     org.status = OrganisationStatus.DISSOLVED
     org.dissolved_on = on_date or timezone.localdate()

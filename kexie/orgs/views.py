@@ -31,7 +31,8 @@ def _actions(user, org: Organisation) -> dict[str, bool]:
         "can_create": org.is_active and can(user, Action.CREATE, org),
         "can_change": can(user, Action.CHANGE, org),
         "can_move": org.parent_id is not None and can(user, Action.MOVE, org),
-        "can_dissolve": org.is_active and org.parent_id is not None
+        "can_dissolve": org.is_active
+        and org.parent_id is not None
         and can(user, Action.DISSOLVE, org),
         "can_export": can(user, Action.EXPORT, org),
     }
@@ -77,9 +78,7 @@ def organisation_search(request: HttpRequest) -> HttpResponse:
 
 def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     org = selectors.organisation_get(user=request.user, pk=pk)
-    ancestors = selectors.organisation_list(user=request.user).filter(
-        path__in=org.ancestor_paths()
-    )
+    ancestors = selectors.organisation_list(user=request.user).filter(path__in=org.ancestor_paths())
     return render(
         request,
         "orgs/organisation_detail.html",
@@ -98,7 +97,9 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     form = OrganisationForm(request.POST or None, parent=parent)
     if request.method == "POST" and form.is_valid():
         try:
-            org = services.organisation_create(actor=request.user, parent=parent, **form.cleaned_data)
+            org = services.organisation_create(
+                actor=request.user, parent=parent, **form.cleaned_data
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -138,9 +139,11 @@ def organisation_move(request: HttpRequest, pk: int) -> HttpResponse:
     form = MoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["new_parent_code"].strip().upper()
-        target = selectors.organisation_list(user=request.user, action=Action.MOVE).filter(
-            code=code
-        ).first()
+        target = (
+            selectors.organisation_list(user=request.user, action=Action.MOVE)
+            .filter(code=code)
+            .first()
+        )
         if target is None:
             form.add_error(
                 "new_parent_code",

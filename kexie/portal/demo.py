@@ -225,6 +225,8 @@ def load_demo() -> dict[str, int]:
             )
             created["accounts"] += 1
         org = Organisation.objects.get(code=account.org_code)
-        if not RoleAssignment.objects.filter(user=user, organisation=org, role=account.role).exists():
+        if not RoleAssignment.objects.filter(
+            user=user, organisation=org, role=account.role
+        ).exists():
             role_grant(actor=None, user=user, organisation=org, role=account.role)
     return created

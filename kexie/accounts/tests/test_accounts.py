@@ -45,11 +45,13 @@ def test_shared_account_names_are_refused(db, name):
 def test_one_account_holds_at_most_one_admin_role(tree, system_admin):
     # when the system admin is also made security admin
     with pytest.raises(ValidationError):
-        role_grant(actor=None, user=system_admin, organisation=tree.prefecture,
-                   role="security_admin")
+        role_grant(
+            actor=None, user=system_admin, organisation=tree.prefecture, role="security_admin"
+        )
     # then nothing was granted
-    assert set(RoleAssignment.objects.filter(user=system_admin).values_list("role", flat=True)) \
-        == {"system_admin"}
+    assert set(RoleAssignment.objects.filter(user=system_admin).values_list("role", flat=True)) == {
+        "system_admin"
+    }
 
 
 def test_admin_roles_and_business_roles_are_separate_accounts(tree, county_admin, system_admin):
@@ -69,8 +71,16 @@ def test_logout_is_post_only_and_ends_the_session(client, county_admin, login):
 def test_create_staff_with_password_from_stdin(tree, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("Strong-Pass-2026\n"))
     out = io.StringIO()
-    call_command("create_staff", "yumin_clerk", "--org", "kx654221", "--role", "clerk",
-                 "--password-stdin", stdout=out)
+    call_command(
+        "create_staff",
+        "yumin_clerk",
+        "--org",
+        "kx654221",
+        "--role",
+        "clerk",
+        "--password-stdin",
+        stdout=out,
+    )
     user = User.objects.get(username="yumin_clerk")
     assert user.check_password("Strong-Pass-2026")
     assert RoleAssignment.objects.get(user=user).organisation == tree.emin
@@ -79,8 +89,9 @@ def test_create_staff_with_password_from_stdin(tree, monkeypatch):
 
 def test_create_staff_without_password_prints_an_activation_link(tree, client):
     out = io.StringIO()
-    call_command("create_staff", "new_admin", "--org", "KX654224", "--role", "unit_admin",
-                 stdout=out)
+    call_command(
+        "create_staff", "new_admin", "--org", "KX654224", "--role", "unit_admin", stdout=out
+    )
     link = [line for line in out.getvalue().splitlines() if "/accounts/activate/" in line][0]
     path = link.split("http://127.0.0.1:8000", 1)[1]
     user = User.objects.get(username="new_admin")
@@ -89,8 +100,9 @@ def test_create_staff_without_password_prints_an_activation_link(tree, client):
     response = client.get(path, follow=True)
     assert response.status_code == 200
     set_url = response.redirect_chain[-1][0]
-    response = client.post(set_url, {"new_password1": "Toli-Admin-2026", "new_password2":
-                                     "Toli-Admin-2026"})
+    response = client.post(
+        set_url, {"new_password1": "Toli-Admin-2026", "new_password2": "Toli-Admin-2026"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Toli-Admin-2026")

@@ -15,8 +15,15 @@ def region(code: str) -> Region:
     return Region.objects.get(code=code)
 
 
-def make_org(parent: Organisation, *, name: str | None = None, kind: str = "member_unit",
-             code: str | None = None, region_code: str | None = None, **extra) -> Organisation:
+def make_org(
+    parent: Organisation,
+    *,
+    name: str | None = None,
+    kind: str = "member_unit",
+    code: str | None = None,
+    region_code: str | None = None,
+    **extra,
+) -> Organisation:
     _counter["n"] += 1
     n = _counter["n"]
     return organisation_create(
@@ -43,17 +50,42 @@ class DemoTree:
 
 def build_demo_tree() -> DemoTree:
     prefecture = organisation_create(
-        actor=None, parent=None, name="塔城地区科学技术协会", short_name="塔城地区科协",
-        kind="prefecture_association", code="KX654200", region=region("654200"),
+        actor=None,
+        parent=None,
+        name="塔城地区科学技术协会",
+        short_name="塔城地区科协",
+        kind="prefecture_association",
+        code="KX654200",
+        region=region("654200"),
     )
-    emin = make_org(prefecture, name="额敏县科学技术协会", kind="county_association",
-                    code="KX654221", region_code="654221")
-    toli = make_org(prefecture, name="托里县科学技术协会", kind="county_association",
-                    code="KX654224", region_code="654224")
-    emin_town = make_org(emin, name="额敏镇科普协会", kind="township_association",
-                         code="KX654221100000", region_code="654221100000")
+    emin = make_org(
+        prefecture,
+        name="额敏县科学技术协会",
+        kind="county_association",
+        code="KX654221",
+        region_code="654221",
+    )
+    toli = make_org(
+        prefecture,
+        name="托里县科学技术协会",
+        kind="county_association",
+        code="KX654224",
+        region_code="654224",
+    )
+    emin_town = make_org(
+        emin,
+        name="额敏镇科普协会",
+        kind="township_association",
+        code="KX654221100000",
+        region_code="654221100000",
+    )
     emin_school = make_org(emin, name="额敏县第一中学", kind="school", code="SCH654221001")
-    toli_town = make_org(toli, name="托里镇科普协会", kind="township_association",
-                         code="KX654224100000", region_code="654224100000")
+    toli_town = make_org(
+        toli,
+        name="托里镇科普协会",
+        kind="township_association",
+        code="KX654224100000",
+        region_code="654224100000",
+    )
     society = make_org(prefecture, name="塔城地区农学会", kind="society", code="XH654200001")
     return DemoTree(prefecture, emin, toli, emin_town, emin_school, toli_town, society)

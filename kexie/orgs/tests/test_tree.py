@@ -44,16 +44,18 @@ def test_subtree_query_uses_a_range_not_like(tree):
     sql = str(qs.query)
     # then it is a range on the indexed path column
     assert "LIKE" not in sql.upper()
-    assert set(qs.values_list("code", flat=True)) == {
-        "KX654221", "KX654221100000", "SCH654221001"
-    }
+    assert set(qs.values_list("code", flat=True)) == {"KX654221", "KX654221100000", "SCH654221001"}
 
 
 def test_association_code_must_be_kx_plus_region(tree):
     with pytest.raises(ValidationError) as exc:
         organisation_create(
-            actor=None, parent=tree.prefecture, name="裕民县科协", kind="county_association",
-            code="KX999999", region=Region.objects.get(code="654225"),
+            actor=None,
+            parent=tree.prefecture,
+            name="裕民县科协",
+            kind="county_association",
+            code="KX999999",
+            region=Region.objects.get(code="654225"),
         )
     assert "KX654225" in str(exc.value)
     assert not Organisation.objects.filter(code="KX999999").exists()
@@ -73,7 +75,11 @@ def test_county_admin_cannot_create_under_another_county(tree, county_admin):
 
 def make_org_as(actor, parent):
     return organisation_create(
-        actor=actor, parent=parent, name="某单位", kind="member_unit", code="ZZ000001",
+        actor=actor,
+        parent=parent,
+        name="某单位",
+        kind="member_unit",
+        code="ZZ000001",
         region=parent.region,
     )
 
@@ -105,9 +111,7 @@ def test_move_into_a_foreign_region_is_refused(tree, prefecture_admin):
 
 def test_move_below_itself_is_refused(tree, prefecture_admin):
     with pytest.raises(ValidationError):
-        organisation_move(
-            actor=prefecture_admin, organisation=tree.emin, new_parent=tree.emin_town
-        )
+        organisation_move(actor=prefecture_admin, organisation=tree.emin, new_parent=tree.emin_town)
 
 
 def test_county_admin_cannot_move_a_unit_out_of_their_county(tree, county_admin):
@@ -140,9 +144,12 @@ def test_update_writes_changed_field_names_only(tree, county_admin):
     assert changed == ["short_name"]
     event = AuditEvent.objects.get(event_type="org.update", object_id=str(tree.emin_school.pk))
     assert event.details == {"fields": ["short_name"]}
-    assert organisation_update(
-        actor=county_admin, organisation=tree.emin_school, data={"short_name": "额敏一中"}
-    ) == []
+    assert (
+        organisation_update(
+            actor=county_admin, organisation=tree.emin_school, data={"short_name": "额敏一中"}
+        )
+        == []
+    )
 
 
 # --- AC-02 property test: visible_to equals an independent subtree oracle --------------------
@@ -174,7 +181,9 @@ trees = st.integers(min_value=1, max_value=18).flatmap(
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(trees)
 def test_visible_to_equals_the_subtree_oracle(spec):
     n, parent_draws, grants = spec
@@ -183,8 +192,12 @@ def test_visible_to_equals_the_subtree_oracle(spec):
         parents: list[int | None] = [None]
         nodes = [
             organisation_create(
-                actor=None, parent=None, name="根", kind="prefecture_association",
-                code="KX654200", region=region,
+                actor=None,
+                parent=None,
+                name="根",
+                kind="prefecture_association",
+                code="KX654200",
+                region=region,
             )
         ]
         for i in range(1, n):
@@ -192,8 +205,12 @@ def test_visible_to_equals_the_subtree_oracle(spec):
             parents.append(p)
             nodes.append(
                 organisation_create(
-                    actor=None, parent=nodes[p], name=f"单位{i}", kind="member_unit",
-                    code=f"P{i:04d}", region=region,
+                    actor=None,
+                    parent=nodes[p],
+                    name=f"单位{i}",
+                    kind="member_unit",
+                    code=f"P{i:04d}",
+                    region=region,
                 )
             )
         user = User.objects.create_user(username="prop", password="x")

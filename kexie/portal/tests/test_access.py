@@ -82,27 +82,29 @@ PERSONAS = [
 L = "login"  # redirect to the login page
 
 # url id -> expected status per persona, in the order of PERSONAS.
+# fmt: off
 MATRIX: dict[str, tuple] = {
-    #                        anon no  view clerk rev  cadm out  padm sys  sec  aud
-    "dashboard":            (L, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
-    "jobs":                 (L, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
-    "job_own":              (L, 404, 404, 404, 404, 200, 404, 404, 404, 404, 404),
-    "audit":                (L, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
-    "password":             (L, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
-    "tree":                 (L, 403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
-    "search":               (L, 403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
-    "detail_emin_school":   (L, 404, 200, 200, 200, 200, 404, 200, 200, 200, 404),
-    "detail_toli_town":     (L, 404, 404, 404, 404, 404, 200, 200, 200, 200, 404),
-    "children_emin":        (L, 404, 200, 200, 200, 200, 404, 200, 200, 200, 404),
-    "create_under_emin":    (L, 404, 403, 200, 403, 200, 404, 200, 200, 403, 404),
-    "create_under_toli":    (L, 404, 404, 404, 404, 404, 200, 200, 200, 404, 404),
-    "edit_emin_school":     (L, 404, 403, 200, 403, 200, 404, 200, 200, 403, 404),
-    "move_emin_school":     (L, 404, 403, 403, 403, 200, 404, 200, 200, 403, 404),
-    "dissolve_emin_school": (L, 404, 403, 403, 403, 200, 404, 200, 200, 403, 404),
-    "import":               (L, 403, 403, 200, 403, 200, 200, 200, 200, 403, 403),
-    "import_template":      (L, 403, 403, 200, 403, 200, 200, 200, 200, 403, 403),
-    "export":               (L, 403, 403, 403, 200, 200, 200, 200, 200, 403, 403),
+    #                        anon no   view clerk rev  cadm out  padm sys  sec  aud
+    "dashboard":            (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "jobs":                 (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "job_own":              (L,   404, 404, 404, 404, 200, 404, 404, 404, 404, 404),
+    "audit":                (L,   403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "password":             (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "tree":                 (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
+    "search":               (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
+    "detail_emin_school":   (L,   404, 200, 200, 200, 200, 404, 200, 200, 200, 404),
+    "detail_toli_town":     (L,   404, 404, 404, 404, 404, 200, 200, 200, 200, 404),
+    "children_emin":        (L,   404, 200, 200, 200, 200, 404, 200, 200, 200, 404),
+    "create_under_emin":    (L,   404, 403, 200, 403, 200, 404, 200, 200, 403, 404),
+    "create_under_toli":    (L,   404, 404, 404, 404, 404, 200, 200, 200, 403, 404),
+    "edit_emin_school":     (L,   404, 403, 200, 403, 200, 404, 200, 200, 403, 404),
+    "move_emin_school":     (L,   404, 403, 403, 403, 200, 404, 200, 200, 403, 404),
+    "dissolve_emin_school": (L,   404, 403, 403, 403, 200, 404, 200, 200, 403, 404),
+    "import":               (L,   403, 403, 200, 403, 200, 200, 200, 200, 403, 403),
+    "import_template":      (L,   403, 403, 200, 403, 200, 200, 200, 200, 403, 403),
+    "export":               (L,   403, 403, 403, 200, 200, 200, 200, 200, 403, 403),
 }
+# fmt: on
 
 
 def _url(name: str, tree, job: Job) -> str:
@@ -130,8 +132,9 @@ def _url(name: str, tree, job: Job) -> str:
 
 
 @pytest.mark.parametrize("persona_index", range(len(PERSONAS)), ids=PERSONAS)
-def test_persona_matrix(persona_index, request, client, tree, county_admin,
-                        django_assert_max_num_queries):
+def test_persona_matrix(
+    persona_index, request, client, tree, county_admin, django_assert_max_num_queries
+):
     persona = PERSONAS[persona_index]
     # given the persona logged in (the job belongs to the county admin)
     job = Job.objects.create(kind="test", title="测试任务", created_by=county_admin)
@@ -185,8 +188,9 @@ def test_search_finds_only_inside_scope(tree, county_admin, login):
     assert "托里镇科普协会" not in html
 
 
-def test_tree_query_count_does_not_grow_with_children(tree, prefecture_admin, login,
-                                                     django_assert_max_num_queries):
+def test_tree_query_count_does_not_grow_with_children(
+    tree, prefecture_admin, login, django_assert_max_num_queries
+):
     from kexie.orgs.tests.factories import make_org
 
     client = login(prefecture_admin)

@@ -23,9 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--interval", type=float, default=1.0)
-        parser.add_argument(
-            "--batch", action="store_true", help="Run the queued tasks, then exit."
-        )
+        parser.add_argument("--batch", action="store_true", help="Run the queued tasks, then exit.")
 
     def _beat(self, worker_id: str, stop: threading.Event) -> None:
         try:
