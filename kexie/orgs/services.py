@@ -168,7 +168,7 @@ def organisation_update(
     """Change the editable fields given in ``data``; returns the names of the changed fields."""
     _require(actor, Action.CHANGE, organisation)
     org = (
-        Organisation.objects.select_for_update()
+        Organisation.objects.select_for_update(of=("self",))
         .select_related("parent__region")
         .get(pk=organisation.pk)
     )

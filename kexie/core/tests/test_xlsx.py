@@ -21,6 +21,15 @@ from kexie.core.xlsx import (
 MB = 1024 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # The assertions below read the English source text of the messages.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def workbook_bytes(rows: list[list]) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
