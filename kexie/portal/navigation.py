@@ -29,8 +29,7 @@ def navigation_for(request) -> list[NavItem]:
     if has_action(user, Action.READ_AUDIT):
         entries.append((_("Audit log"), reverse("portal:audit_list")))
     entries.append((_("My jobs"), reverse("portal:job_list")))
-    items = []
-    for label, url in entries:
-        active = path == url if url == "/" else path.startswith(url)
-        items.append(NavItem(label=str(label), url=url, active=active))
-    return items
+    # The entry with the longest URL that prefixes the current path is the active one.
+    matches = [url for _, url in entries if (path == url if url == "/" else path.startswith(url))]
+    current = max(matches, key=len) if matches else None
+    return [NavItem(label=str(label), url=url, active=url == current) for label, url in entries]

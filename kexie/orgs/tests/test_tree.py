@@ -221,3 +221,23 @@ def test_visible_to_equals_the_subtree_oracle(spec):
         actual = set(Organisation.objects.visible_to(user).values_list("pk", flat=True))
         assert actual == expected
         transaction.set_rollback(True)
+
+
+def test_create_root_org_bootstraps_an_empty_deployment(db):
+    import io
+
+    from django.core.management import call_command
+
+    # given an empty tree
+    out = io.StringIO()
+    # when the operator creates the top, twice
+    call_command(
+        "create_root_org", "--region", "654200", "--name", "塔城地区科学技术协会", stdout=out
+    )
+    call_command(
+        "create_root_org", "--region", "654200", "--name", "塔城地区科学技术协会", stdout=out
+    )
+    # then there is exactly one prefecture association with the KX code
+    root = Organisation.objects.get(parent__isnull=True)
+    assert (root.code, root.kind, root.path) == ("KX654200", "prefecture_association", "00001")
+    assert Organisation.objects.count() == 1

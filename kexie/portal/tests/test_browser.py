@@ -77,11 +77,14 @@ def test_county_admin_journey_in_chinese(browser_page, live_server, tree, county
     page.wait_for_url(f"{base}/")
     assert "首页" in page.content()
 
-    # and browses the tree, opening the county's units lazily
+    # and browses the tree: their county's units load lazily, and fold and unfold
     page.goto(f"{base}/orgs/")
-    page.click("[data-testid='expand-KX654221']")
     page.wait_for_selector("text=额敏镇科普协会")
     assert page.locator("text=托里县科学技术协会").count() == 0
+    page.click("[data-testid='expand-KX654221']")
+    assert not page.locator("text=额敏镇科普协会").is_visible()
+    page.click("[data-testid='expand-KX654221']")
+    assert page.locator("text=额敏镇科普协会").is_visible()
 
     # and opens another county's organisation by URL: 404, as if it did not exist
     response = page.goto(f"{base}/orgs/{tree.toli_town.pk}/")

@@ -12,6 +12,23 @@
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
+  // Tree: the first click loads the children (htmx, "click once"); later clicks fold them.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-tree-toggle]");
+    if (!button) return;
+    var target = document.getElementById(button.getAttribute("data-tree-toggle"));
+    if (!target) return;
+    if (button.getAttribute("data-loaded") === "1") {
+      var hidden = target.classList.toggle("d-none");
+      button.textContent = hidden ? "+" : "\u2212";
+      button.setAttribute("aria-expanded", hidden ? "false" : "true");
+    } else {
+      button.setAttribute("data-loaded", "1");
+      button.textContent = "\u2212";
+      button.setAttribute("aria-expanded", "true");
+    }
+  });
+
   // Progress bars: width comes from data-percent (no inline style attributes under CSP).
   function paintProgress(root) {
     root.querySelectorAll("[data-percent]").forEach(function (bar) {
