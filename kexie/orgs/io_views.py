@@ -50,7 +50,8 @@ def organisation_export_queryset(*, user, params) -> tuple:
             under_pk = int(under)
         except ValueError:
             under_pk = 0
-        root = organisation_get(user=user, pk=under_pk, action=Action.EXPORT)
+        # Out of scope → 404; in scope without the export right → 403 from export_response.
+        root = organisation_get(user=user, pk=under_pk)
         qs = qs.filter(subtree_q([root.path]))
         filters["under"] = root.code
     return qs, filters

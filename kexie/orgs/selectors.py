@@ -33,7 +33,7 @@ def organisation_roots(*, user) -> QuerySet[Organisation]:
 
 
 def organisation_children(*, user, parent: Organisation) -> QuerySet[Organisation]:
-    return organisation_list(user=user).filter(parent=parent).order_by("status", "kind", "name")
+    return organisation_list(user=user).filter(parent=parent).order_by("status", "kind", "code")
 
 
 def organisation_search(*, user, query: str, limit: int = 50) -> QuerySet[Organisation]:

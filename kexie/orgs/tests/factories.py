@@ -1,8 +1,14 @@
-"""Factories for organisations. Names are real places; people never appear here."""
+"""Factories for organisations. Names are real places; people never appear here.
+
+Organisations are created through ``organisation_create`` (paths, counts and audit events are
+the service's job), so the factory overrides ``_create`` instead of saving the model itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import factory
 
 from kexie.core.models import Region
 from kexie.orgs.models import Organisation
@@ -13,6 +19,23 @@ _counter = {"n": 0}
 
 def region(code: str) -> Region:
     return Region.objects.get(code=code)
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    """``OrganisationFactory(parent=org)`` makes a member unit below ``org`` in its region."""
+
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"工厂单位{n}")
+    kind = "member_unit"
+    code = factory.Sequence(lambda n: f"F{n:07d}")
+    parent = None
+    region = factory.LazyAttribute(lambda o: o.parent.region if o.parent else None)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return organisation_create(actor=None, **kwargs)
 
 
 def make_org(

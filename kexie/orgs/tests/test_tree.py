@@ -241,3 +241,18 @@ def test_create_root_org_bootstraps_an_empty_deployment(db):
     root = Organisation.objects.get(parent__isnull=True)
     assert (root.code, root.kind, root.path) == ("KX654200", "prefecture_association", "00001")
     assert Organisation.objects.count() == 1
+
+
+def test_factories_build_through_the_services(tree):
+    from kexie.accounts.tests.factories import staff
+    from kexie.orgs.tests.factories import OrganisationFactory
+
+    # given a unit made by the factory below 额敏 and a clerk there
+    unit = OrganisationFactory(parent=tree.emin)
+    clerk = staff(organisation=tree.emin, role="clerk")
+    # then it sits in the tree and the clerk sees it, but not 托里
+    assert unit.path.startswith(tree.emin.path)
+    assert AuditEvent.objects.filter(event_type="org.create", object_id=str(unit.pk)).exists()
+    visible = set(Organisation.objects.visible_to(clerk).values_list("pk", flat=True))
+    assert unit.pk in visible
+    assert tree.toli.pk not in visible

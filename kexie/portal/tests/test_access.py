@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from kexie.core.models import Job
+from kexie.core.models import ImportLog, Job
 
 # Views reachable without a login, by URL name. Everything else must refuse anonymous users.
 PUBLIC_URL_NAMES = {
@@ -103,11 +103,13 @@ MATRIX: dict[str, tuple] = {
     "import":               (L,   403, 403, 200, 403, 200, 200, 200, 200, 403, 403),
     "import_template":      (L,   403, 403, 200, 403, 200, 200, 200, 200, 403, 403),
     "export":               (L,   403, 403, 403, 200, 200, 200, 200, 200, 403, 403),
+    "export_subtree_emin":  (L,   404, 403, 403, 200, 200, 404, 200, 200, 403, 404),
+    "import_log_own":       (L,   403, 403, 404, 403, 200, 404, 404, 404, 403, 403),
 }
 # fmt: on
 
 
-def _url(name: str, tree, job: Job) -> str:
+def _url(name: str, tree, job: Job, log: ImportLog) -> str:
     t = tree
     return {
         "dashboard": "/",
@@ -128,6 +130,8 @@ def _url(name: str, tree, job: Job) -> str:
         "import": "/orgs/import/",
         "import_template": "/orgs/import/template.xlsx",
         "export": "/orgs/export.xlsx",
+        "export_subtree_emin": f"/orgs/export.xlsx?under={t.emin.pk}",
+        "import_log_own": f"/orgs/import/{log.pk}/",
     }[name]
 
 
@@ -138,6 +142,7 @@ def test_persona_matrix(
     persona = PERSONAS[persona_index]
     # given the persona logged in (the job belongs to the county admin)
     job = Job.objects.create(kind="test", title="测试任务", created_by=county_admin)
+    log = _import_log(county_admin)
     if persona != "anonymous":
         user = county_admin if persona == "county_admin" else request.getfixturevalue(persona)
         client.force_login(user)
@@ -146,7 +151,7 @@ def test_persona_matrix(
         expected = expected_row[persona_index]
         # when the persona opens the page (bounded number of queries: no N+1)
         with django_assert_max_num_queries(25):
-            response = client.get(_url(name, tree, job))
+            response = client.get(_url(name, tree, job, log))
         # then the answer is exactly the expected one
         if expected == L:
             ok = response.status_code == 302 and "/accounts/login/" in response["Location"]
@@ -155,6 +160,41 @@ def test_persona_matrix(
         if not ok:
             failures.append((name, expected, response.status_code))
     assert failures == []
+
+
+def _import_log(owner) -> ImportLog:
+    return ImportLog.objects.create(
+        importer="orgs.organisation",
+        created_by=owner,
+        filename="orgs.xlsx",
+        sha256="0" * 64,
+        status="valid",
+        row_count=1,
+        rows=[],
+    )
+
+
+@pytest.mark.parametrize("action", ["commit", "undo"])
+def test_someone_elses_import_cannot_be_committed_or_undone(
+    tree, county_admin, outsider, prefecture_admin, login, action
+):
+    # given an import log of the 额敏 admin
+    log = _import_log(county_admin)
+    for intruder in (outsider, prefecture_admin):
+        client = login(intruder)
+        # when another user posts to its commit or undo URL
+        response = client.post(f"/orgs/import/{log.pk}/{action}/")
+        # then it does not exist for them, and the log is unchanged
+        assert response.status_code == 404
+        log.refresh_from_db()
+        assert log.status == "valid"
+
+
+@pytest.mark.parametrize("action", ["commit", "undo"])
+def test_import_actions_refuse_get(tree, county_admin, login, action):
+    log = _import_log(county_admin)
+    client = login(county_admin)
+    assert client.get(f"/orgs/import/{log.pk}/{action}/").status_code == 405
 
 
 def test_denied_edit_changes_nothing(tree, outsider, login):
