@@ -44,6 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint kexie/templates --lint
+	bash scripts/check_messages.sh
 	DJANGO_SETTINGS_MODULE=kexie.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=kexie.settings.test $(PY) manage.py makemigrations --check --dry-run -v 0
 

@@ -6,6 +6,7 @@ app_name = "orgs"
 
 urlpatterns = [
     path("", views.organisation_tree, name="organisation_tree"),
+    path("list/", views.organisation_list_view, name="organisation_list"),
     path("search/", views.organisation_search, name="organisation_search"),
     path("new/", views.organisation_create, name="organisation_create"),
     path("<int:pk>/", views.organisation_detail, name="organisation_detail"),

@@ -9,13 +9,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_tables2 import RequestConfig
 
 from kexie.accounts.roles import Action
 from kexie.accounts.scope import can, has_action
 
 from . import selectors, services
+from .filters import OrganisationFilterSet
 from .forms import DissolveForm, MoveForm, OrganisationForm
 from .models import Organisation
+from .tables import OrganisationTable
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -56,6 +59,29 @@ def organisation_tree(request: HttpRequest) -> HttpResponse:
         {
             "roots": roots,
             "can_import": has_action(request.user, Action.IMPORT),
+            "can_export": has_action(request.user, Action.EXPORT),
+        },
+    )
+
+
+def organisation_list_view(request: HttpRequest) -> HttpResponse:
+    """The filterable table; its query string also drives the export link."""
+    if not has_action(request.user, Action.VIEW):
+        raise PermissionDenied
+    filterset = OrganisationFilterSet(
+        request.GET or None,
+        queryset=selectors.organisation_list(user=request.user),
+        user=request.user,
+    )
+    table = OrganisationTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    return render(
+        request,
+        "orgs/organisation_list.html",
+        {
+            "filterset": filterset,
+            "table": table,
+            "export_query": request.GET.urlencode(),
             "can_export": has_action(request.user, Action.EXPORT),
         },
     )

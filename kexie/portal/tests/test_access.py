@@ -92,6 +92,8 @@ MATRIX: dict[str, tuple] = {
     "password":             (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "tree":                 (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
     "search":               (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
+    "list":                 (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
+    "list_under_emin":      (L,   403, 200, 200, 200, 200, 404, 200, 200, 200, 403),
     "detail_emin_school":   (L,   404, 200, 200, 200, 200, 404, 200, 200, 200, 404),
     "detail_toli_town":     (L,   404, 404, 404, 404, 404, 200, 200, 200, 200, 404),
     "children_emin":        (L,   404, 200, 200, 200, 200, 404, 200, 200, 200, 404),
@@ -119,6 +121,8 @@ def _url(name: str, tree, job: Job, log: ImportLog) -> str:
         "password": "/accounts/password/",
         "tree": "/orgs/",
         "search": "/orgs/search/?q=额敏",
+        "list": "/orgs/list/?county=654221&kind=school&status=active&q=中学",
+        "list_under_emin": f"/orgs/list/?under={t.emin.pk}",
         "detail_emin_school": f"/orgs/{t.emin_school.pk}/",
         "detail_toli_town": f"/orgs/{t.toli_town.pk}/",
         "children_emin": f"/orgs/{t.emin.pk}/children/",
@@ -285,3 +289,27 @@ def test_create_with_bad_credit_code_shows_the_error_and_writes_nothing(tree, co
     from kexie.orgs.models import Organisation
 
     assert not Organisation.objects.filter(code="SCH654221003").exists()
+
+
+def test_list_filters_inside_scope_only(tree, county_admin, login):
+    client = login(county_admin)
+    # when the 额敏 admin filters the list by the 托里 county
+    html = client.get("/orgs/list/?county=654224").content.decode()
+    # then nothing of 托里 appears (scope first, filters second)
+    assert "托里" not in html.split('data-testid="org-table"')[1]
+    html = client.get("/orgs/list/?county=654221&kind=school").content.decode()
+    assert "额敏县第一中学" in html
+    assert "额敏镇科普协会" not in html
+
+
+def test_list_query_count_does_not_grow_with_rows(
+    tree, prefecture_admin, login, django_assert_max_num_queries
+):
+    from kexie.orgs.tests.factories import OrganisationFactory
+
+    client = login(prefecture_admin)
+    for _ in range(40):
+        OrganisationFactory(parent=tree.emin)
+    with django_assert_max_num_queries(12):
+        response = client.get("/orgs/list/")
+    assert response.status_code == 200
