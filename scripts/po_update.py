@@ -23,7 +23,8 @@ def _unquote(line: str) -> str:
 
 
 def update(po_path: str, mapping: dict[str, str]) -> int:
-    blocks = open(po_path, encoding="utf-8").read().split("\n\n")
+    with open(po_path, encoding="utf-8") as fh:
+        blocks = fh.read().split("\n\n")
     changed = 0
     for i, block in enumerate(blocks):
         lines = block.split("\n")
