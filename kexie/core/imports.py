@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from django.conf import settings
@@ -34,9 +37,17 @@ from .audit import audit_log
 from .choices import AuditOutcome, ImportStatus
 from .jobs import job_create, job_handler
 from .models import ImportLog
-from .xlsx import check_xlsx_upload, file_sha256, read_rows, unescape_cell, write_xlsx
+from .xlsx import (
+    check_xlsx_upload,
+    estimate_rows,
+    file_sha256,
+    read_rows,
+    unescape_cell,
+    write_xlsx,
+)
 
 IMPORT_JOB_KIND = "core.import_commit"
+VALIDATE_JOB_KIND = "core.import_validate"
 PREVIEW_ROWS = 20
 
 # Row actions decided during validation and shown in the preview.
@@ -425,7 +436,7 @@ def format_error(error: dict[str, Any]) -> str:
     return gettext("Row %(row)s: %(message)s") % error
 
 
-def import_check(*, user, importer: Importer, fileobj: IO[bytes]) -> ImportReport:
+def import_check(*, user, importer: Importer, fileobj: IO[bytes], progress=None) -> ImportReport:
     """Read and validate a checked .xlsx file without writing anything.
 
     Raises ``ValidationError`` for problems with the file as a whole (unreadable, too many
@@ -434,6 +445,8 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes]) -> ImportRepor
     report = ImportReport(importer=importer)
     max_cols = max(50, 2 * len(importer.columns))
     rows_iter = read_rows(fileobj, max_rows=settings.KEXIE_IMPORT_MAX_ROWS + 1, max_cols=max_cols)
+    if progress is not None:
+        progress.total(estimate_rows(fileobj))
     mapping: dict[int, Column] | None = None
     data: list[tuple[int, dict[str, Any]]] = []
     for row_number, values in rows_iter:
@@ -448,6 +461,8 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes]) -> ImportRepor
         if all(importer.cell_text(value) == "" for value in row.values()):
             continue
         data.append((row_number, row))
+        if progress is not None and row_number % 500 == 0:
+            progress.advance(row_number)
     if mapping is None:
         raise ValidationError(_("The first sheet is empty: it has no header row."), code="empty")
     if len(data) > settings.KEXIE_IMPORT_MAX_ROWS:
@@ -468,6 +483,16 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes]) -> ImportRepor
     report.rows, row_errors = importer.validate(data, user=user)
     report.errors.extend(row_errors)
     return report
+
+
+def _size_of(upload: IO[bytes]) -> int:
+    size = getattr(upload, "size", None)
+    if size is None:
+        position = upload.tell()
+        upload.seek(0, os.SEEK_END)
+        size = upload.tell()
+        upload.seek(position)
+    return int(size)
 
 
 def _upload_name(upload: Any) -> str:
@@ -502,6 +527,10 @@ def import_validate(*, user, importer: Importer, upload: IO[bytes]) -> ImportLog
     try:
         check_xlsx_upload(upload, max_bytes=settings.KEXIE_MAX_UPLOAD_BYTES)
         sha256 = file_sha256(upload)
+        if _size_of(upload) > settings.KEXIE_IMPORT_BACKGROUND_BYTES:
+            return _validate_in_background(
+                user=user, importer=importer, upload=upload, filename=filename, sha256=sha256
+            )
         report = import_check(user=user, importer=importer, fileobj=upload)
     except ValidationError as exc:
         audit_log(
@@ -514,21 +543,23 @@ def import_validate(*, user, importer: Importer, upload: IO[bytes]) -> ImportLog
             details={"importer": importer.code},
         )
         raise
+    return _store_report(
+        log=ImportLog(importer=importer.code, created_by=user, filename=filename, sha256=sha256),
+        report=report,
+        user=user,
+    )
+
+
+def _store_report(*, log: ImportLog, report: ImportReport, user) -> ImportLog:
     counts = report.counts
     with transaction.atomic():
-        log = ImportLog(
-            importer=importer.code,
-            created_by=user,
-            filename=filename,
-            sha256=sha256,
-            status=ImportStatus.VALID if report.is_valid else ImportStatus.INVALID,
-            row_count=report.row_count,
-            error_count=len({error["row"] for error in report.errors}),
-            errors=report.errors,
-            preview=report.preview(),
-            rows=report.rows if report.is_valid else [],
-            summary={"present": report.present, "planned": counts},
-        )
+        log.status = ImportStatus.VALID if report.is_valid else ImportStatus.INVALID
+        log.row_count = report.row_count
+        log.error_count = len({error["row"] for error in report.errors})
+        log.errors = report.errors
+        log.preview = report.preview()
+        log.rows = report.rows if report.is_valid else []
+        log.summary = {"present": report.present, "planned": counts}
         log.full_clean()
         log.save()
         audit_log(
@@ -537,14 +568,80 @@ def import_validate(*, user, importer: Importer, upload: IO[bytes]) -> ImportLog
             obj=log,
             outcome=AuditOutcome.SUCCESS,
             details={
-                "importer": importer.code,
-                "sha256": sha256,
+                "importer": log.importer,
+                "sha256": log.sha256,
                 "rows": report.row_count,
                 "bad_rows": log.error_count,
                 "planned": counts,
             },
         )
     return log
+
+
+def _validate_in_background(
+    *, user, importer: Importer, upload: IO[bytes], filename: str, sha256: str
+) -> ImportLog:
+    """Keep the file privately (never served) and let the worker check it with progress."""
+    directory = Path(settings.KEXIE_PRIVATE_DIR) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex}.xlsx"
+    upload.seek(0)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        shutil.copyfileobj(upload, fh)
+    try:
+        with transaction.atomic():
+            log = ImportLog(
+                importer=importer.code,
+                created_by=user,
+                filename=filename,
+                sha256=sha256,
+                status=ImportStatus.VALIDATING,
+            )
+            log.full_clean()
+            log.save()
+            log.job = job_create(
+                actor=user,
+                kind=VALIDATE_JOB_KIND,
+                title=gettext("Check %(file)s") % {"file": filename},
+                kwargs={"log_id": log.pk, "path": path.name},
+            )
+            log.save(update_fields=["job"])
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return log
+
+
+@job_handler(VALIDATE_JOB_KIND)
+def import_validate_job(*, job, progress, log_id: int, path: str) -> str:
+    """The worker's side of checking a large file. The file is removed in every case."""
+    file_path = Path(settings.KEXIE_PRIVATE_DIR) / "imports" / Path(path).name
+    try:
+        log = ImportLog.objects.get(pk=log_id, job=job)
+        if log.status != ImportStatus.VALIDATING:
+            return ""
+        importer = importer_get(log.importer)
+        user = job.created_by
+        try:
+            with file_path.open("rb") as fh:
+                report = import_check(user=user, importer=importer, fileobj=fh, progress=progress)
+        except ValidationError as exc:
+            _mark_failed(
+                log,
+                importer,
+                user,
+                [{"row": 0, "column": "", "message": "; ".join(exc.messages)}],
+                event_type="import.validate",
+            )
+            return "; ".join(exc.messages)
+        log = _store_report(log=log, report=report, user=user)
+        return gettext("%(rows)s rows checked, %(bad)s bad rows.") % {
+            "rows": log.row_count,
+            "bad": log.error_count,
+        }
+    finally:
+        file_path.unlink(missing_ok=True)
 
 
 def import_log_list(*, user, importer: Importer, limit: int = 20) -> list[ImportLog]:
@@ -629,7 +726,14 @@ def _commit_now(*, log: ImportLog, user, progress) -> ImportLog:
     return log
 
 
-def _mark_failed(log: ImportLog, importer: Importer, user, errors: list[dict[str, Any]]) -> None:
+def _mark_failed(
+    log: ImportLog,
+    importer: Importer,
+    user,
+    errors: list[dict[str, Any]],
+    *,
+    event_type: str = "import.commit",
+) -> None:
     for error in errors:
         error.setdefault("value", "")
     ImportLog.objects.filter(pk=log.pk).update(
@@ -639,7 +743,7 @@ def _mark_failed(log: ImportLog, importer: Importer, user, errors: list[dict[str
     )
     audit_log(
         actor=user,
-        event_type="import.commit",
+        event_type=event_type,
         obj=log,
         outcome=AuditOutcome.FAILURE,
         reason="; ".join(format_error(error) for error in errors)[:500],

@@ -88,6 +88,8 @@ class ImportPages:
                 except ValidationError as exc:
                     form.add_error("file", exc.messages)
                 else:
+                    if log.job is not None:
+                        job_set_result_url(job=log.job, url=self._url("_detail", log.pk))
                     return redirect(self._url("_detail", log.pk))
             status = 400
         elif request.method == "GET":

@@ -182,6 +182,28 @@ def _malformed() -> ValidationError:
     )
 
 
+def estimate_rows(fileobj: IO[bytes]) -> int:
+    """The first sheet's row count as its <dimension> element states it (0 if absent).
+
+    Only an estimate for a progress bar: files written by other programs may omit or misstate it.
+    """
+    import openpyxl
+
+    position = fileobj.tell()
+    try:
+        fileobj.seek(0)
+        workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True, keep_links=False)
+        try:
+            sheet = workbook.worksheets[0] if workbook.worksheets else None
+            return int(sheet.max_row or 0) if sheet is not None else 0
+        finally:
+            workbook.close()
+    except Exception:  # noqa: BLE001 - an estimate must never break the import
+        return 0
+    finally:
+        fileobj.seek(position)
+
+
 def read_rows(
     fileobj: IO[bytes], *, max_rows: int, max_cols: int
 ) -> Iterator[tuple[int, list[Any]]]:

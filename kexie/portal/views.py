@@ -80,6 +80,11 @@ def job_list_view(request: HttpRequest) -> HttpResponse:
 
 def job_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     job = job_get(user=request.user, pk=pk)
+    if request.htmx and job.is_finished and job.result_url.startswith("/"):
+        # The page was polling a running job: take the person to its result.
+        response = HttpResponse("")
+        response["HX-Redirect"] = job.result_url
+        return response
     template = "portal/_job_progress.html" if request.htmx else "portal/job_detail.html"
     return render(request, template, {"job": job})
 

@@ -169,6 +169,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 KEXIE_MAX_UPLOAD_BYTES = int(os.environ.get("KEXIE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 KEXIE_IMPORT_MAX_ROWS = int(os.environ.get("KEXIE_IMPORT_MAX_ROWS", "200000"))
 KEXIE_IMPORT_BACKGROUND_ROWS = int(os.environ.get("KEXIE_IMPORT_BACKGROUND_ROWS", "500"))
+# Files larger than this are checked by the task worker (with a progress bar), not in the request.
+KEXIE_IMPORT_BACKGROUND_BYTES = int(os.environ.get("KEXIE_IMPORT_BACKGROUND_BYTES", "262144"))
+# Never served: uploads waiting for the worker live here and are deleted after use.
+KEXIE_PRIVATE_DIR = Path(os.environ.get("KEXIE_PRIVATE_DIR", VAR_DIR / "private"))
 
 # --- Background jobs (django-tasks, database backend) ----------------------------------------
 TASKS = {
