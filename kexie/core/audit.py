@@ -11,6 +11,8 @@ import ipaddress
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from .choices import AuditOutcome
 from .models import AuditEvent
 
@@ -25,13 +27,31 @@ class RequestContext:
 _request_context: ContextVar[RequestContext | None] = ContextVar("kexie_request", default=None)
 
 
-def _client_ip(request) -> str | None:
-    # Only REMOTE_ADDR: a trusted proxy (nginx) sets it; X-Forwarded-For is not trusted here.
-    raw = request.META.get("REMOTE_ADDR", "")
+def _valid_ip(raw: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(raw))
+        return str(ipaddress.ip_address(raw.strip()))
     except ValueError:
         return None
+
+
+def client_ip(request) -> str | None:
+    """The client's address (AUD-02): REMOTE_ADDR, unless it is one of our own proxies.
+
+    Behind nginx, REMOTE_ADDR is the proxy; then X-Forwarded-For is read from the right,
+    skipping our proxies, so a client cannot forge its address by sending the header itself.
+    """
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", ""))
+    trusted = set(settings.KEXIE_TRUSTED_PROXIES)
+    if remote is None or remote not in trusted:
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    for hop in reversed([part for part in forwarded.split(",") if part.strip()]):
+        address = _valid_ip(hop)
+        if address is None:
+            return remote
+        if address not in trusted:
+            return address
+    return remote
 
 
 class AuditContextMiddleware:
@@ -43,7 +63,7 @@ class AuditContextMiddleware:
     def __call__(self, request):
         token = _request_context.set(
             RequestContext(
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request),
                 user_agent=request.headers.get("User-Agent", "")[:255],
                 request_id=getattr(request, "request_id", ""),
             )

@@ -202,6 +202,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Addresses of our own reverse proxies (nginx); only they may tell us the client's address.
+KEXIE_TRUSTED_PROXIES = env_list("KEXIE_TRUSTED_PROXIES", "")
+
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Kexie ------------------------------------------------------------------------------------
