@@ -35,7 +35,7 @@ from kexie.accounts.scope import has_action
 
 from .audit import audit_log
 from .choices import AuditOutcome, ImportStatus
-from .jobs import job_create, job_handler
+from .jobs import job_create, job_handler, job_recovery
 from .models import ImportLog
 from .xlsx import (
     check_xlsx_upload,
@@ -611,6 +611,32 @@ def _validate_in_background(
         path.unlink(missing_ok=True)
         raise
     return log
+
+
+@job_recovery(IMPORT_JOB_KIND)
+def _recover_commit(job) -> None:
+    # The commit transaction died with the worker: nothing was written, the rows are intact.
+    ImportLog.objects.filter(job=job, status=ImportStatus.COMMITTING).update(
+        status=ImportStatus.VALID
+    )
+
+
+@job_recovery(VALIDATE_JOB_KIND)
+def _recover_validate(job) -> None:
+    message = gettext("The check was interrupted. Upload the file again.")
+    ImportLog.objects.filter(job=job, status=ImportStatus.VALIDATING).update(
+        status=ImportStatus.FAILED,
+        errors=[{"row": 0, "column": "", "message": message, "value": ""}],
+        error_count=1,
+    )
+    # RES-02: the waiting upload goes too; its name is in the queued task's arguments.
+    from django_tasks_db.models import DBTaskResult
+
+    task = DBTaskResult.objects.filter(id=job.task_id).first() if job.task_id else None
+    kwargs = ((task.args_kwargs or {}).get("kwargs") or {}).get("kwargs") or {} if task else {}
+    name = Path(str(kwargs.get("path") or "")).name
+    if name:
+        (Path(settings.KEXIE_PRIVATE_DIR) / "imports" / name).unlink(missing_ok=True)
 
 
 @job_handler(VALIDATE_JOB_KIND)

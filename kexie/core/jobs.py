@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
 from .choices import JobStatus
@@ -20,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 JobHandler = Callable[..., str]
 _HANDLERS: dict[str, JobHandler] = {}
+_RECOVERY: dict[str, Callable[[Job], None]] = {}
 
 
 def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -90,6 +94,59 @@ def run_job(job_id: int, kwargs: dict) -> None:
         progress_done=job.progress_total,
         message=str(message)[:500],
     )
+
+
+def job_recovery(kind: str) -> Callable[[Callable[[Job], None]], Callable[[Job], None]]:
+    """Register what to do with the records of a job whose worker died mid-way."""
+
+    def register(func: Callable[[Job], None]) -> Callable[[Job], None]:
+        _RECOVERY[kind] = func
+        return func
+
+    return register
+
+
+def jobs_recover_orphans(*, stale_after: timedelta | None = None) -> int:
+    """Mark jobs FAILED whose worker stopped beating while running them (REL-03).
+
+    The job's own transaction rolled back when its process died, so the data is as before;
+    each job kind's recovery hook puts its records back into a state a person can act on.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from .models import WorkerHeartbeat
+
+    stale_after = stale_after or timedelta(seconds=settings.KEXIE_WORKER_STALE_SECONDS)
+    alive = set(
+        WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - stale_after).values_list(
+            "worker_id", flat=True
+        )
+    )
+    recovered = 0
+    for job in Job.objects.filter(status=JobStatus.RUNNING).exclude(task_id=""):
+        task = DBTaskResult.objects.filter(id=job.task_id).first()
+        workers = list(task.worker_ids) if task is not None else []
+        if workers and workers[-1] in alive:
+            continue
+        with transaction.atomic():
+            updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                status=JobStatus.FAILED,
+                finished_at=timezone.now(),
+                message=str(_("The job was interrupted; nothing of it was kept."))[:500],
+            )
+            if not updated:
+                continue
+            if task is not None and task.status == TaskResultStatus.RUNNING:
+                DBTaskResult.objects.filter(id=task.id).update(
+                    status=TaskResultStatus.FAILED, finished_at=timezone.now()
+                )
+            hook = _RECOVERY.get(job.kind)
+            if hook is not None:
+                hook(job)
+        logger.warning("job %s (%s) was interrupted and marked failed", job.pk, job.kind)
+        recovered += 1
+    return recovered
 
 
 def job_set_result_url(*, job: Job, url: str) -> None:

@@ -14,7 +14,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
-from kexie.core.jobs import ensure_handlers_loaded
+from kexie.core.jobs import ensure_handlers_loaded, jobs_recover_orphans
 from kexie.core.models import WorkerHeartbeat
 
 
@@ -32,12 +32,14 @@ class Command(BaseCommand):
                 WorkerHeartbeat.objects.update_or_create(
                     worker_id=worker_id, defaults={"last_seen": timezone.now()}
                 )
+                jobs_recover_orphans()
                 stop.wait(15)
         finally:
             connection.close()
 
     def handle(self, *args, interval: float, batch: bool, **options) -> None:
         ensure_handlers_loaded()
+        jobs_recover_orphans()
         worker_id = f"{socket.gethostname()}-{id(self):x}"[:64]
         stop = threading.Event()
         beat = threading.Thread(target=self._beat, args=(worker_id, stop), daemon=True)
