@@ -21,14 +21,14 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser_page(live_server):
+def browser_page(live_server, monkeypatch):
     if CHROMIUM is None:
         if os.environ.get("CI") == "true":
             pytest.fail("Chromium is required in CI (apt-get install chromium)")
         pytest.skip("NOTICE: Chromium not installed; browser journey skipped")
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # itself are outside it, but Django's guard cannot tell.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
