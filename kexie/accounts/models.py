@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from kexie.core.crypto import EncryptedTextField
+
 from .roles import Role
 
 
@@ -33,6 +35,23 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(
         verbose_name=_("must change password"),
         default=False,
+    )
+    password_changed_at = models.DateTimeField(
+        verbose_name=_("password changed at"),
+        null=True,
+        blank=True,
+    )
+    phone = EncryptedTextField(
+        verbose_name=_("mobile phone"),
+        blank=True,
+        help_text=_("Stored encrypted; shown masked."),
+    )
+    phone_index = models.CharField(
+        verbose_name=_("mobile phone blind index"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        editable=False,
     )
 
     objects = KexieUserManager()
@@ -99,3 +118,110 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.organisation}"
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes of a user, so that the last five cannot be reused (AUTH-02)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="password_history",
+    )
+    password = models.CharField(
+        verbose_name=_("password hash"),
+        max_length=128,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"),
+        auto_now_add=True,
+    )
+
+    class Meta:
+        ordering = ["user", "-created_at"]
+        verbose_name = _("password history entry")
+        verbose_name_plural = _("password history")
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_pwhist_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d}"
+
+
+class RecoveryCode(models.Model):
+    """A single-use recovery code for the second factor, stored only as a hash (AUTH-07)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="recovery_codes",
+    )
+    code_hash = models.CharField(
+        verbose_name=_("code hash"),
+        max_length=128,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"),
+        auto_now_add=True,
+    )
+    used_at = models.DateTimeField(
+        verbose_name=_("used at"),
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["user", "created_at"]
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self) -> str:
+        return f"{self.user} recovery code"
+
+
+class UserSession(models.Model):
+    """A login session a person can see and end (SES-05); the key is kept only as a hash."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="sessions",
+    )
+    session_key_hash = models.CharField(
+        verbose_name=_("session key hash"),
+        max_length=64,
+        unique=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("started at"),
+        auto_now_add=True,
+    )
+    last_seen = models.DateTimeField(
+        verbose_name=_("last seen"),
+    )
+    ip_address = models.GenericIPAddressField(
+        verbose_name=_("IP address"),
+        null=True,
+        blank=True,
+    )
+    user_agent = models.CharField(
+        verbose_name=_("browser"),
+        max_length=255,
+        blank=True,
+    )
+    ended_at = models.DateTimeField(
+        verbose_name=_("ended at"),
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["user", "-last_seen"]
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
+        indexes = [models.Index(fields=["user", "-last_seen"], name="accounts_session_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"

@@ -7,11 +7,18 @@ field names (AUD-03).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
+import json
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC
 
 from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
 
 from .choices import AuditOutcome
 from .models import AuditEvent
@@ -82,6 +89,53 @@ def _roles_of(actor) -> str:
     return ",".join(sorted(user_roles(actor)))
 
 
+def _audit_key() -> bytes:
+    text = settings.KEXIE_AUDIT_KEY
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def audit_key_id() -> str:
+    """A short, non-secret name for the chain key (which key signed a row)."""
+    return hashlib.sha256(_audit_key()).hexdigest()[:12]
+
+
+def canonical_event(event: AuditEvent) -> bytes:
+    """The bytes an event's HMAC covers: every recorded column, in a fixed form."""
+    occurred = event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    payload = {
+        "sequence": event.sequence,
+        "occurred_at": occurred,
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "actor_roles": event.actor_roles,
+        "event_type": event.event_type,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "outcome": event.outcome,
+        "reason": event.reason,
+        "details": event.details,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "key_id": event.key_id,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def event_hmac(event: AuditEvent, prev_hmac: str) -> str:
+    return hmac.new(
+        _audit_key(), prev_hmac.encode("ascii") + b"\x00" + canonical_event(event), hashlib.sha256
+    ).hexdigest()
+
+
+def _lock_chain() -> None:
+    """Serialise writers of the chain. SQLite's IMMEDIATE transactions already do."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x4B455849])  # "KEXI"
+
+
 def audit_log(
     *,
     actor,
@@ -102,6 +156,7 @@ def audit_log(
     ctx = _request_context.get()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     event = AuditEvent(
+        occurred_at=timezone.now(),
         actor=actor if authenticated else None,
         actor_username=actor.get_username() if authenticated else "",
         actor_roles=_roles_of(actor),
@@ -115,7 +170,20 @@ def audit_log(
         ip_address=ctx.ip_address if ctx else None,
         user_agent=ctx.user_agent if ctx else "",
         request_id=ctx.request_id if ctx else "",
+        key_id=audit_key_id(),
     )
-    event.full_clean()
-    event.save()
+    # AUD-06: inside the caller's transaction (or our own), so a failed write undoes both.
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEvent.objects.order_by("-sequence").values("sequence", "hmac").first()
+        if last is None:
+            from .models import AuditChainAnchor
+
+            anchor = AuditChainAnchor.objects.order_by("-sequence").values("sequence", "hmac")
+            last = anchor.first() or {"sequence": 0, "hmac": ""}
+        event.sequence = last["sequence"] + 1
+        event.prev_hmac = last["hmac"]
+        event.hmac = event_hmac(event, event.prev_hmac)
+        event.full_clean()
+        event.save(force_insert=True)
     return event

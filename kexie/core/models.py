@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
@@ -436,7 +437,8 @@ class AuditEvent(models.Model):
 
     occurred_at = models.DateTimeField(
         verbose_name=_("time"),
-        auto_now_add=True,
+        default=timezone.now,
+        editable=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -506,6 +508,27 @@ class AuditEvent(models.Model):
         max_length=64,
         blank=True,
     )
+    sequence = models.BigIntegerField(
+        verbose_name=_("sequence number"),
+        unique=True,
+        editable=False,
+        help_text=_("Position in the tamper-evident chain; gapless."),
+    )
+    key_id = models.CharField(
+        verbose_name=_("chain key id"),
+        max_length=16,
+        editable=False,
+    )
+    prev_hmac = models.CharField(
+        verbose_name=_("previous HMAC"),
+        max_length=64,
+        editable=False,
+    )
+    hmac = models.CharField(
+        verbose_name=_("HMAC"),
+        max_length=64,
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -521,11 +544,82 @@ class AuditEvent(models.Model):
         return f"{self.event_type} {self.object_repr}"
 
 
+class AuditChainAnchor(models.Model):
+    """Where the audit chain starts after a retention purge (AUD-05): the sequence and HMAC of
+    the newest purged event, so verification of what remains can still begin from a known link.
+    """
+
+    sequence = models.BigIntegerField(
+        verbose_name=_("last purged sequence number"),
+        unique=True,
+    )
+    hmac = models.CharField(
+        verbose_name=_("HMAC of the last purged event"),
+        max_length=64,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"),
+        auto_now_add=True,
+    )
+    purged_count = models.PositiveIntegerField(
+        verbose_name=_("events purged"),
+        default=0,
+    )
+
+    class Meta:
+        ordering = ["-sequence"]
+        verbose_name = _("audit chain anchor")
+        verbose_name_plural = _("audit chain anchors")
+
+    def __str__(self) -> str:
+        return str(self.sequence)
+
+
+class Parameter(models.Model):
+    """A setting changed at run time by an administrator (system or security parameters)."""
+
+    key = models.CharField(
+        verbose_name=_("key"),
+        max_length=64,
+        unique=True,
+    )
+    category = models.CharField(
+        verbose_name=_("category"),
+        max_length=16,
+        choices=[("system", _("System")), ("security", _("Security"))],
+    )
+    value = models.JSONField(
+        verbose_name=_("value"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    updated_at = models.DateTimeField(
+        verbose_name=_("updated at"),
+        auto_now=True,
+    )
+
+    class Meta:
+        ordering = ["category", "key"]
+        verbose_name = _("parameter")
+        verbose_name_plural = _("parameters")
+
+    def __str__(self) -> str:
+        return self.key
+
+
 __all__ = [
+    "AuditChainAnchor",
     "AuditEvent",
     "CodeEntry",
     "CodeTableVersion",
     "ImportLog",
+    "Parameter",
     "Job",
     "Region",
     "TimeStampedModel",
