@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("kexie.portal.urls")),
     path("accounts/", include("kexie.accounts.urls")),
     path("orgs/", include("kexie.orgs.urls")),
+    path("system/", include(("kexie.core.urls_system", "system"))),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("django-admin/", admin.site.urls),
 ]

@@ -34,6 +34,11 @@ class Action:
     MANAGE_ACCOUNTS = "manage_accounts"
     GRANT_ROLES = "grant_roles"
     READ_AUDIT = "read_audit"
+    VIEW_SENSITIVE = "view_sensitive"  # AC-04: reveal a full ID number / phone, audited
+    MANAGE_PARAMETERS = "manage_parameters"
+    BACKUP = "backup"
+    SECURITY_PARAMETERS = "security_parameters"
+    UNLOCK_ACCOUNTS = "unlock_accounts"
 
 
 ADMIN_TRIAD = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
@@ -41,7 +46,7 @@ ADMIN_TRIAD = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMI
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset({Action.VIEW}),
     Role.CLERK: frozenset({Action.VIEW, Action.CREATE, Action.CHANGE, Action.IMPORT}),
-    Role.REVIEWER: frozenset({Action.VIEW, Action.REVIEW, Action.EXPORT}),
+    Role.REVIEWER: frozenset({Action.VIEW, Action.REVIEW, Action.EXPORT, Action.VIEW_SENSITIVE}),
     Role.UNIT_ADMIN: frozenset(
         {
             Action.VIEW,
@@ -52,6 +57,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REVIEW,
             Action.IMPORT,
             Action.EXPORT,
+            Action.VIEW_SENSITIVE,
         }
     ),
     # 系统管理员: accounts, the organisation tree, parameters, backup — no business review.
@@ -65,10 +71,14 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.IMPORT,
             Action.EXPORT,
             Action.MANAGE_ACCOUNTS,
+            Action.MANAGE_PARAMETERS,
+            Action.BACKUP,
         }
     ),
     # 安全管理员: role grants and security parameters; sees the tree to grant roles in it.
-    Role.SECURITY_ADMIN: frozenset({Action.VIEW, Action.GRANT_ROLES}),
+    Role.SECURITY_ADMIN: frozenset(
+        {Action.VIEW, Action.GRANT_ROLES, Action.SECURITY_PARAMETERS, Action.UNLOCK_ACCOUNTS}
+    ),
     # 审计管理员: the audit log only.
     Role.AUDIT_ADMIN: frozenset({Action.READ_AUDIT}),
 }

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from kexie.core.audit import audit_log
 
 from .forms import LoginForm, StyledPasswordChangeForm, StyledSetPasswordForm
+from .reauth import mark_reauthenticated
 
 
 class LoginView(auth_views.LoginView):
@@ -74,3 +78,37 @@ class ActivateView(auth_views.PasswordResetConfirmView):
         audit_log(actor=user, event_type="account.activate", obj=user)
         messages.success(self.request, _("Your password is set. Please log in."))
         return response
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["password"].widget.attrs.update(
+            {"class": "form-control", "autocomplete": "current-password", "autofocus": True}
+        )
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is wrong."))
+        return password
+
+
+def reauth_view(request):
+    """Confirm the password before a sensitive action (AUTH-09); audited either way."""
+    next_url = request.GET.get("next") or request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    form = ReauthForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            mark_reauthenticated(request)
+            audit_log(actor=request.user, event_type="auth.reauth", obj=request.user)
+            return redirect(next_url)
+        audit_log(actor=request.user, event_type="auth.reauth", obj=request.user, outcome="failure")
+    return render(request, "accounts/reauth.html", {"form": form, "next": next_url})

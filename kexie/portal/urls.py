@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("jobs/", views.job_list_view, name="job_list"),
     path("jobs/<int:pk>/", views.job_detail_view, name="job_detail"),
     path("audit/", views.audit_list_view, name="audit_list"),
+    # audit search, filter, export for the 审计管理员 (kexie/portal/urls_audit.py)
+    path("", include("kexie.portal.urls_audit")),
 ]

@@ -1,0 +1,3 @@
+"""URL patterns included by kexie/accounts/urls.py."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URL patterns of the system pages (parameters, backup), included by kexie/urls.py."""
+
+urlpatterns: list = []

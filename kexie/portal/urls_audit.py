@@ -1,0 +1,3 @@
+"""URL patterns included by kexie/portal/urls.py."""
+
+urlpatterns: list = []
