@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
 from kexie.accounts.roles import Action
@@ -49,6 +49,7 @@ def _get_for(request: HttpRequest, pk: int, action: str) -> Organisation:
     return org
 
 
+@require_GET
 def organisation_tree(request: HttpRequest) -> HttpResponse:
     if not has_action(request.user, Action.VIEW):
         raise PermissionDenied
@@ -64,6 +65,7 @@ def organisation_tree(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 def organisation_list_view(request: HttpRequest) -> HttpResponse:
     """The filterable table; its query string also drives the export link."""
     if not has_action(request.user, Action.VIEW):
@@ -87,12 +89,14 @@ def organisation_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 def organisation_children(request: HttpRequest, pk: int) -> HttpResponse:
     parent = selectors.organisation_get(user=request.user, pk=pk)
     children = selectors.organisation_children(user=request.user, parent=parent)
     return render(request, "orgs/_tree_children.html", {"parent": parent, "children": children})
 
 
+@require_GET
 def organisation_search(request: HttpRequest) -> HttpResponse:
     if not has_action(request.user, Action.VIEW):
         raise PermissionDenied
@@ -102,6 +106,7 @@ def organisation_search(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"query": query, "results": results})
 
 
+@require_GET
 def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     org = selectors.organisation_get(user=request.user, pk=pk)
     ancestors = selectors.organisation_list(user=request.user).filter(path__in=org.ancestor_paths())
