@@ -45,6 +45,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint kexie/templates --lint
 	bash scripts/check_messages.sh
+	bash scripts/pip_audit.sh
 	DJANGO_SETTINGS_MODULE=kexie.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=kexie.settings.test $(PY) manage.py makemigrations --check --dry-run -v 0
 

@@ -112,6 +112,49 @@ def login(client):
     return _login
 
 
+@pytest.fixture(autouse=True)
+def _fresh_parameters():
+    """Run-time parameters are cached per process: no test sees another test's saved values."""
+    from kexie.core.parameters import parameters_cache_clear
+
+    parameters_cache_clear()
+    yield
+    parameters_cache_clear()
+
+
 def pytest_report_header(config):
     url = os.environ.get("DATABASE_URL", "sqlite (default)")
     return [f"kexie database: {url.split('@')[-1]}"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_tables_emptied_before_flush(request):
+    """AUD-04 triggers refuse DELETE on the audit tables; pytest-django empties SQLite after a
+    transactional test with DELETE statements (PostgreSQL: TRUNCATE, which the triggers let
+    through). Just before that flush — this fixture depends on ``transactional_db``, so it is
+    torn down first — we empty the audit tables the way the retention purge does: a permit row,
+    the deletes, the permit removed, one transaction. The flush then finds them empty, and no
+    permit outlives this fixture."""
+
+    def _flags(transaction=False, reset_sequences=False, *args, **kwargs):
+        return transaction or reset_sequences
+
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and _flags(*marker.args, **marker.kwargs)) or any(
+        name in request.fixturenames
+        for name in ("transactional_db", "live_server", "django_db_reset_sequences")
+    )
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from django.db import connection, transaction
+
+    if connection.vendor != "sqlite":
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO core_auditpurgepermit (granted_at) VALUES ('test flush')")
+        cursor.execute("DELETE FROM core_auditevent")
+        cursor.execute("DELETE FROM core_auditchainanchor")
+        cursor.execute("DELETE FROM core_auditpurgepermit")

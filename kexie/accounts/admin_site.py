@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 
 from .roles import ADMIN_TRIAD
 from .scope import user_roles
@@ -23,6 +24,10 @@ def restrict_admin_site(site) -> None:
 
     @login_not_required
     def login(request, extra_context=None):
+        if request.user.is_authenticated:
+            # Logged in without an administrator role: refuse, rather than send them to the
+            # login page, which would send them straight back here (a redirect loop).
+            raise PermissionDenied
         # One login page for everything, so the admin never bypasses its controls.
         return redirect_to_login(request.GET.get("next", "/django-admin/"), settings.LOGIN_URL)
 

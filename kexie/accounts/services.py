@@ -16,6 +16,7 @@ from kexie.core.audit import audit_log
 from .models import RoleAssignment, User
 from .roles import ADMIN_TRIAD, Action, Role
 from .scope import can, clear_scope_cache
+from .security import user_sessions_end, user_set_password
 
 RESERVED_USERNAMES = frozenset({"admin", "root", "test", "administrator", "superuser"})
 
@@ -36,14 +37,16 @@ def user_create(
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is already taken.")})
     user = User(username=username, display_name=display_name.strip(), email=email.strip())
+    user.set_unusable_password()
     if password is None:
-        user.set_unusable_password()
         user.must_change_password = True
     else:
-        validate_password(password, user)
-        user.set_password(password)
+        validate_password(password, user)  # refuse before anything is written
     user.full_clean(exclude=["password"])
     user.save()
+    if password is not None:
+        # AUTH-02: the one path that sets passwords (history, changed-at); account.create covers it
+        user_set_password(actor=actor, user=user, raw=password, event_type=None)
     audit_log(actor=actor, event_type="account.create", obj=user)
     return user
 
@@ -89,6 +92,7 @@ def role_grant(*, actor, user: User, organisation, role: str) -> RoleAssignment:
             obj=user,
             details={"role": role, "organisation": organisation.code},
         )
+        user_sessions_end(user=user, reason="role_change", actor=actor)  # SES-04
     return assignment
 
 
@@ -105,3 +109,4 @@ def role_revoke(*, actor, assignment: RoleAssignment) -> None:
         obj=user,
         details={"role": role, "organisation": org_code},
     )
+    user_sessions_end(user=user, reason="role_change", actor=actor)  # SES-04

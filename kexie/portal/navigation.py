@@ -28,6 +28,19 @@ def navigation_for(request) -> list[NavItem]:
         entries.append((_("Imports"), reverse("orgs:organisation_import")))
     if has_action(user, Action.READ_AUDIT):
         entries.append((_("Audit log"), reverse("portal:audit_list")))
+    # 三员分立 (AC-06): the 系统管理员's and the 安全管理员's pages.
+    if has_action(user, Action.MANAGE_ACCOUNTS):
+        entries.append((_("Accounts"), reverse("accounts:admin_user_list")))
+    if has_action(user, Action.MANAGE_PARAMETERS):
+        entries.append((_("System parameters"), reverse("system:parameters")))
+    if has_action(user, Action.BACKUP):
+        entries.append((_("Backups"), reverse("system:backup_list")))
+    if has_action(user, Action.GRANT_ROLES):
+        entries.append((_("Role grants"), reverse("accounts:admin_role_list")))
+    if has_action(user, Action.SECURITY_PARAMETERS):
+        entries.append((_("Security parameters"), reverse("system:security_parameters")))
+    if has_action(user, Action.UNLOCK_ACCOUNTS):
+        entries.append((_("Locked accounts"), reverse("accounts:admin_unlock_list")))
     entries.append((_("My jobs"), reverse("portal:job_list")))
     # The entry with the longest URL that prefixes the current path is the active one.
     matches = [url for _, url in entries if (path == url if url == "/" else path.startswith(url))]

@@ -9,7 +9,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("jobs/", views.job_list_view, name="job_list"),
     path("jobs/<int:pk>/", views.job_detail_view, name="job_detail"),
-    path("audit/", views.audit_list_view, name="audit_list"),
     # audit search, filter, export for the 审计管理员 (kexie/portal/urls_audit.py)
     path("", include("kexie.portal.urls_audit")),
 ]

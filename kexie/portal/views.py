@@ -1,4 +1,4 @@
-"""Dashboard, health check, jobs, the audit list, and the friendly error pages."""
+"""Dashboard, health check, jobs and the friendly error pages (the audit pages: audit_views)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_GET
 from kexie.accounts.roles import Action
 from kexie.accounts.scope import has_action, user_roles
 from kexie.core.models import WorkerHeartbeat
-from kexie.core.selectors import audit_event_list, job_get, job_list
+from kexie.core.selectors import job_get, job_list
 from kexie.orgs.selectors import organisation_counts_by_kind_and_county
 
 
@@ -87,14 +86,6 @@ def job_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     template = "portal/_job_progress.html" if request.htmx else "portal/job_detail.html"
     return render(request, template, {"job": job})
-
-
-def audit_list_view(request: HttpRequest) -> HttpResponse:
-    if not has_action(request.user, Action.READ_AUDIT):
-        raise PermissionDenied
-    events = audit_event_list(user=request.user, event_type=request.GET.get("event", ""))
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/audit_list.html", {"page_obj": page})
 
 
 def error_400(request, exception=None):

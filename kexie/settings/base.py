@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # AUTH-07: request.user.is_verified()
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "kexie.core.middleware.LoginRequiredMiddleware",
     "kexie.core.middleware.NoStoreMiddleware",
     "kexie.core.audit.AuditContextMiddleware",
+    "kexie.accounts.middleware.SessionPolicyMiddleware",  # SES-03/04: lifetime, ended sessions
+    "kexie.accounts.middleware.AccountGateMiddleware",  # AUTH-02/07: 2FA and password gates
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -128,6 +131,12 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# One generic 429 page for every lock-out, whether or not the username exists (AUTH-11).
+AXES_LOCKOUT_CALLABLE = "kexie.accounts.views.lockout_response"
+# Usernames are case-insensitive (AUTH-01): count EMIN_ADMIN and emin_admin as one username.
+AXES_USERNAME_CALLABLE = "kexie.accounts.security.axes_username"
+# The client's address as the audit log sees it (trusted proxies only), not the proxy's.
+AXES_CLIENT_IP_CALLABLE = "kexie.core.audit.client_ip"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -135,15 +144,20 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# AUTH-02 policy numbers; the validators and the password gate read them when they run.
+KEXIE_PASSWORD_MIN_LENGTH = int(os.environ.get("KEXIE_PASSWORD_MIN_LENGTH", "8"))
+KEXIE_PASSWORD_HISTORY = int(os.environ.get("KEXIE_PASSWORD_HISTORY", "5"))
+KEXIE_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("KEXIE_PASSWORD_MAX_AGE_DAYS", "90"))
+# SES-03: a login ends after this many hours however active it is.
+KEXIE_SESSION_MAX_HOURS = int(os.environ.get("KEXIE_SESSION_MAX_HOURS", "12"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 8},
-    },
+    {"NAME": "kexie.accounts.validators.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "kexie.accounts.validators.CharacterClassValidator"},
+    {"NAME": "kexie.accounts.validators.PersonalDataValidator"},
+    {"NAME": "kexie.accounts.validators.PasswordHistoryValidator"},
 ]
 SESSION_COOKIE_AGE = 30 * 60  # AUTH-05: 30 minutes idle, sliding
 SESSION_SAVE_EVERY_REQUEST = True
@@ -187,6 +201,8 @@ KEXIE_IMPORT_BACKGROUND_ROWS = int(os.environ.get("KEXIE_IMPORT_BACKGROUND_ROWS"
 KEXIE_IMPORT_BACKGROUND_BYTES = int(os.environ.get("KEXIE_IMPORT_BACKGROUND_BYTES", "262144"))
 # Never served: uploads waiting for the worker live here and are deleted after use.
 KEXIE_PRIVATE_DIR = Path(os.environ.get("KEXIE_PRIVATE_DIR", VAR_DIR / "private"))
+# BAK-01: `manage.py backup` and the backup page write here; never below MEDIA_ROOT or STATIC_ROOT.
+KEXIE_BACKUP_DIR = Path(os.environ.get("KEXIE_BACKUP_DIR", VAR_DIR / "backups"))
 
 # --- Background jobs (django-tasks, database backend) ----------------------------------------
 TASKS = {
@@ -225,13 +241,21 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 KEXIE_INSTANCE_NAME = os.environ.get("KEXIE_INSTANCE_NAME", "塔城地区科协")
 KEXIE_DEMO = env_bool("KEXIE_DEMO", False)
 KEXIE_REQUIRE_2FA = env_bool("KEXIE_REQUIRE_2FA", True)
+OTP_TOTP_ISSUER = KEXIE_INSTANCE_NAME  # the name authenticator apps show for the account
 KEXIE_WORKER_STALE_SECONDS = int(os.environ.get("KEXIE_WORKER_STALE_SECONDS", "120"))
+KEXIE_AUDIT_RETENTION_DAYS = int(os.environ.get("KEXIE_AUDIT_RETENTION_DAYS", "365"))  # AUD-05
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"pii": {"()": "kexie.core.masking.PiiLogFilter"}},  # AUD-03
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# AUD-03 / PI-05: error reports mask personal data and hide secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kexie.core.masking.PiiExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "kexie.core.masking.PiiExceptionReporter"

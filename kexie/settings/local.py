@@ -13,3 +13,5 @@ KEXIE_BLIND_INDEX_KEY = _keys["KEXIE_BLIND_INDEX_KEY"]
 KEXIE_AUDIT_KEY = _keys["KEXIE_AUDIT_KEY"]
 
 KEXIE_DEMO = env_bool("KEXIE_DEMO", True)
+# The demo runs without a second factor (its banner says so); set KEXIE_REQUIRE_2FA=1 to try it.
+KEXIE_REQUIRE_2FA = env_bool("KEXIE_REQUIRE_2FA", not KEXIE_DEMO)

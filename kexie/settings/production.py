@@ -32,3 +32,13 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # Harmless on an intranet host (nothing is submitted anywhere) and keeps check --deploy clean.
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# API-04 / DEP-01: rate limits and lock-outs must be shared by every gunicorn worker, so no
+# per-process LocMemCache. The database cache needs no extra service; create its table once
+# per database with `manage.py createcachetable` (after `migrate`, idempotent). Several app
+# servers on one database share it too; Redis can take its place later without code changes.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": os.environ.get("KEXIE_CACHE_TABLE", "kexie_cache"),
+    }
+}

@@ -14,5 +14,7 @@ STORAGES = {
 }
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 KEXIE_DEMO = False
+# Tests log in with force_login; the 2FA tests switch it on with override_settings.
+KEXIE_REQUIRE_2FA = False
 KEXIE_IMPORT_BACKGROUND_ROWS = 50
 LANGUAGE_CODE = "zh-hans"

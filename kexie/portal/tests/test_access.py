@@ -89,6 +89,9 @@ MATRIX: dict[str, tuple] = {
     "jobs":                 (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "job_own":              (L,   404, 404, 404, 404, 200, 404, 404, 404, 404, 404),
     "audit":                (L,   403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "audit_search":         (L,   403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "audit_detail":         (L,   403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "audit_export":         (L,   403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "password":             (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "tree":                 (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
     "search":               (L,   403, 200, 200, 200, 200, 200, 200, 200, 200, 403),
@@ -107,6 +110,28 @@ MATRIX: dict[str, tuple] = {
     "export":               (L,   403, 403, 403, 200, 200, 200, 200, 200, 403, 403),
     "export_subtree_emin":  (L,   404, 403, 403, 200, 200, 404, 200, 200, 403, 404),
     "import_log_own":       (L,   403, 403, 404, 403, 200, 404, 404, 404, 403, 403),
+    "otp":                  (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "otp_setup":            (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "sessions":             (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "profile":              (L,   200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "profile_phone":        (L,   302, 302, 302, 302, 302, 302, 302, 302, 302, 302),  # reauth
+    "phone_reveal_get":     (L,   405, 405, 405, 405, 405, 405, 405, 405, 405, 405),  # POST
+    # 三员分立 (AC-06/07): the 系统管理员's and the 安全管理员's pages
+    "admin_users":          (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "admin_users_search":   (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "admin_user_new":       (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "admin_user_detail":    (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "admin_user_disable":   (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "admin_user_enable":    (L,   403, 403, 403, 403, 403, 403, 403, 405, 403, 403),  # POST
+    "admin_roles":          (L,   403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
+    "admin_role_grant":     (L,   403, 403, 403, 403, 403, 403, 403, 403, 302, 403),  # reauth
+    "admin_role_revoke":    (L,   403, 403, 403, 403, 403, 403, 403, 403, 302, 403),  # reauth
+    "admin_unlock_list":    (L,   403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
+    "admin_unlock":         (L,   403, 403, 403, 403, 403, 403, 403, 403, 405, 403),  # POST
+    "system_parameters":    (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "security_parameters":  (L,   403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
+    "backups":              (L,   403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
+    "backup_create":        (L,   405, 405, 405, 405, 405, 405, 405, 405, 405, 405),  # POST
 }
 # fmt: on
 
@@ -118,6 +143,9 @@ def _url(name: str, tree, job: Job, log: ImportLog) -> str:
         "jobs": "/jobs/",
         "job_own": f"/jobs/{job.pk}/",
         "audit": "/audit/",
+        "audit_search": "/audit/?event=org.&outcome=success&date_from=2026-01-01",
+        "audit_detail": "/audit/1/",  # sequence 1: the tree's first event
+        "audit_export": "/audit/export.xlsx?event=account.",
         "password": "/accounts/password/",
         "tree": "/orgs/",
         "search": "/orgs/search/?q=额敏",
@@ -136,6 +164,28 @@ def _url(name: str, tree, job: Job, log: ImportLog) -> str:
         "export": "/orgs/export.xlsx",
         "export_subtree_emin": f"/orgs/export.xlsx?under={t.emin.pk}",
         "import_log_own": f"/orgs/import/{log.pk}/",
+        "otp": "/accounts/2fa/",
+        "otp_setup": "/accounts/2fa/setup/",
+        "sessions": "/accounts/sessions/",
+        "profile": "/accounts/profile/",
+        "profile_phone": "/accounts/profile/phone/",
+        "phone_reveal_get": f"/accounts/users/{job.created_by_id}/phone/reveal/",
+        "admin_users": "/accounts/admin/users/",
+        "admin_users_search": "/accounts/admin/users/?q=emin",
+        "admin_user_new": "/accounts/admin/users/new/",
+        "admin_user_detail": f"/accounts/admin/users/{job.created_by_id}/",
+        "admin_user_disable": f"/accounts/admin/users/{job.created_by_id}/disable/",
+        "admin_user_enable": f"/accounts/admin/users/{job.created_by_id}/enable/",
+        "admin_roles": "/accounts/admin/roles/",
+        "admin_role_grant": "/accounts/admin/roles/grant/",
+        # any pk: re-authentication comes before the look-up (see test_admin_pages.py)
+        "admin_role_revoke": "/accounts/admin/roles/1/revoke/",
+        "admin_unlock_list": "/accounts/admin/unlock/",
+        "admin_unlock": "/accounts/admin/unlock/lift/",
+        "system_parameters": "/system/parameters/",
+        "security_parameters": "/system/security-parameters/",
+        "backups": "/system/backups/",
+        "backup_create": "/system/backups/new/",
     }[name]
 
 

@@ -14,7 +14,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
+from kexie.core import backup  # noqa: F401 - registers the core.backup job handler
 from kexie.core.jobs import ensure_handlers_loaded, jobs_recover_orphans
+from kexie.core.maintenance import maintenance_run_if_due
 from kexie.core.models import WorkerHeartbeat
 
 
@@ -33,6 +35,7 @@ class Command(BaseCommand):
                     worker_id=worker_id, defaults={"last_seen": timezone.now()}
                 )
                 jobs_recover_orphans()
+                maintenance_run_if_due()  # AC-08 and other daily work, once per 24 h
                 stop.wait(15)
         finally:
             connection.close()

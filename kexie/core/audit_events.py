@@ -1,0 +1,99 @@
+"""The audit event codes (AUD-01): stable dotted identifiers with a human label each.
+
+Codes are stored in ``AuditEvent.event_type`` and cited in tests, docs and searches; they
+never change once used. Labels are English source text, translated like every other string.
+A test fails when the code base writes a code that is missing here.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+# The group of a code is the part before the first dot.
+EVENT_GROUPS: dict[str, object] = {
+    "auth": _("Sign-in"),
+    "session": _("Sessions"),
+    "account": _("Accounts and roles"),
+    "org": _("Organisations"),
+    "import": _("Imports"),
+    "export": _("Exports"),
+    "pii": _("Personal data"),
+    "parameter": _("Parameters"),
+    "backup": _("Backup and restore"),
+    "crypto": _("Encryption keys"),
+    "audit": _("Audit log"),
+}
+
+EVENT_LABELS: dict[str, object] = {
+    # Sign-in and sessions
+    "auth.login": _("Logged in"),
+    "auth.login_failed": _("Login failed"),
+    "auth.logout": _("Logged out"),
+    "auth.reauth": _("Password confirmed before a sensitive action"),
+    "auth.locked_out": _("Locked out after failed logins"),
+    "auth.unlock": _("Lock-out lifted"),
+    "auth.otp_enrol": _("Two-factor device enrolled"),
+    "auth.otp_verify_failed": _("Two-factor code rejected"),
+    "auth.recovery_code_used": _("Recovery code used"),
+    "session.end": _("Session ended"),
+    # Accounts and roles
+    "account.create": _("Account created"),
+    "account.activate": _("Account activated"),
+    "account.password_change": _("Password changed"),
+    "account.phone_change": _("Phone number changed"),
+    "account.role_grant": _("Role granted"),
+    "account.role_revoke": _("Role revoked"),
+    "account.disable": _("Account disabled"),
+    "account.enable": _("Account enabled"),
+    "account.dormant_disable": _("Dormant account disabled"),
+    # Organisations
+    "org.create": _("Organisation created"),
+    "org.update": _("Organisation changed"),
+    "org.move": _("Organisation moved"),
+    "org.dissolve": _("Organisation dissolved"),
+    "org.delete": _("Organisation deleted"),
+    # Data in and out
+    "import.validate": _("Import file checked"),
+    "import.commit": _("Import written"),
+    "import.undo": _("Import undone"),
+    "export.download": _("Data exported"),
+    "pii.reveal": _("Personal data revealed"),
+    # Administration
+    "parameter.change": _("Parameter changed"),
+    "backup.create": _("Backup created"),
+    "backup.restore": _("Backup restored"),
+    "crypto.rotate": _("Encryption key rotated"),
+    # The audit log itself
+    "audit.search": _("Audit log searched"),
+    "audit.export": _("Audit log exported"),
+    "audit.purge": _("Old audit events purged"),
+}
+
+
+def event_label(code: str) -> str:
+    """The label of ``code`` in the active language; an unknown code is shown as it is."""
+    label = EVENT_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def event_group(code: str) -> str:
+    return code.split(".", 1)[0]
+
+
+def event_choices() -> list[tuple[object, list[tuple[str, str]]]]:
+    """Choices for a filter: per group, "every event of the group" (a ``prefix.`` value)
+    followed by the exact codes. Built per call so that labels follow the active language."""
+    grouped: list[tuple[object, list[tuple[str, str]]]] = []
+    for group, group_label in EVENT_GROUPS.items():
+        codes = [code for code in EVENT_LABELS if event_group(code) == group]
+        if not codes:
+            continue
+        every = gettext("Every event of %(group)s") % {"group": group_label}
+        options = [(f"{group}.", f"{group}.* · {every}")]
+        options += [(code, f"{code} · {event_label(code)}") for code in codes]
+        grouped.append((group_label, options))
+    return grouped
+
+
+__all__ = ["EVENT_GROUPS", "EVENT_LABELS", "event_choices", "event_group", "event_label"]

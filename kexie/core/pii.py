@@ -1,0 +1,197 @@
+"""PI-01: the inventory of model fields that hold personal information.
+
+Every field that holds personal information is listed here with why it is kept, for how long
+and how it is protected. ``core/tests/test_pii_inventory.py`` fails when a model field that
+looks like personal data (an ``EncryptedTextField``, or a name such as ``phone``, ``email``,
+``ip_address``, ``contact_person``, ``display_name`` …) is missing, or when an entry names a
+field that no longer exists. Add the entry in the same change that adds the field.
+
+Keys are ``<app_label>.<ModelName>.<field name>``. ``category`` follows GB/T 35273:
+``personal`` (个人信息), ``sensitive`` (个人敏感信息), ``office`` (an organisation's contact data,
+which may still name a person), ``pseudonymous`` (derived, cannot be reversed without a key).
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class PiiEntry(TypedDict):
+    category: str
+    purpose: str
+    retention: str
+    protection: str
+
+
+_ACCOUNT_LIFETIME = "while the account exists; removed with the account (PI-09 purge job)"
+_SESSION_RETENTION = "policy 90 days after the session ended (PI-09 retention job)"
+_AUDIT_RETENTION = "at least 180 days (AUD-05); older rows purged by the audited audit purge"
+_AXES_LOG_RETENTION = "policy 180 days, then removed by `axes_reset_logs` (PI-09 retention job)"
+_AXES_RETENTION = (
+    "until the lock-out cools off (AXES_COOLOFF_TIME, 30 minutes) or an administrator resets it"
+)
+
+PII_INVENTORY: dict[str, PiiEntry] = {
+    # --- Staff accounts -----------------------------------------------------------------------
+    "accounts.User.username": {
+        "category": "personal",
+        "purpose": "login name of a staff member; shown in the audit log",
+        "retention": _ACCOUNT_LIFETIME,
+        "protection": "access control (staff pages only); never in public pages",
+    },
+    "accounts.User.first_name": {
+        "category": "personal",
+        "purpose": "inherited from Django's user model; unused (display_name is used instead)",
+        "retention": _ACCOUNT_LIFETIME,
+        "protection": "left empty by every service",
+    },
+    "accounts.User.last_name": {
+        "category": "personal",
+        "purpose": "inherited from Django's user model; unused (display_name is used instead)",
+        "retention": _ACCOUNT_LIFETIME,
+        "protection": "left empty by every service",
+    },
+    "accounts.User.display_name": {
+        "category": "personal",
+        "purpose": "how colleagues recognise a staff member in pages and the audit log",
+        "retention": _ACCOUNT_LIFETIME,
+        "protection": "access control (staff pages only)",
+    },
+    "accounts.User.email": {
+        "category": "personal",
+        "purpose": "activation and password-reset messages to the staff member",
+        "retention": _ACCOUNT_LIFETIME,
+        "protection": "access control; masked in lists (mask_email)",
+    },
+    "accounts.User.phone": {
+        "category": "personal",
+        "purpose": "contacting the staff member; one-time codes for sensitive actions (AUTH-08)",
+        "retention": _ACCOUNT_LIFETIME,
+        "protection": (
+            "encrypted+blind index, masked; the full number only through an audited reveal"
+        ),
+    },
+    "accounts.User.phone_index": {
+        "category": "pseudonymous",
+        "purpose": "equality look-up and uniqueness of the phone without decrypting it (PI-06)",
+        "retention": "cleared together with the phone",
+        "protection": "HMAC-SHA256 with a key outside the database; never shown",
+    },
+    "accounts.UserSession.ip_address": {
+        "category": "personal",
+        "purpose": "lets a person recognise and end their own sessions (SES-05)",
+        "retention": _SESSION_RETENTION,
+        "protection": "access control (own sessions only)",
+    },
+    "accounts.UserSession.user_agent": {
+        "category": "personal",
+        "purpose": "lets a person recognise their own sessions (SES-05)",
+        "retention": _SESSION_RETENTION,
+        "protection": "access control (own sessions only)",
+    },
+    # --- Audit log ----------------------------------------------------------------------------
+    "core.AuditEvent.actor_username": {
+        "category": "personal",
+        "purpose": "who did it (AUD-02), kept even if the account is later removed",
+        "retention": _AUDIT_RETENTION,
+        "protection": "readable only by the audit administrator; append-only, HMAC chain",
+    },
+    "core.AuditEvent.object_repr": {
+        "category": "personal",
+        "purpose": "what was acted on, as the user saw it (may be a staff member's display name)",
+        "retention": _AUDIT_RETENTION,
+        "protection": "readable only by the audit administrator; never holds phone or ID values",
+    },
+    "core.AuditEvent.ip_address": {
+        "category": "personal",
+        "purpose": "source address of a security-relevant event (AUD-02)",
+        "retention": _AUDIT_RETENTION,
+        "protection": "readable only by the audit administrator; append-only, HMAC chain",
+    },
+    "core.AuditEvent.user_agent": {
+        "category": "personal",
+        "purpose": "browser of a security-relevant event (AUD-02)",
+        "retention": _AUDIT_RETENTION,
+        "protection": "readable only by the audit administrator; append-only, HMAC chain",
+    },
+    # --- Organisations (office contact data; may name a person) -------------------------------
+    "orgs.Organisation.contact_person": {
+        "category": "office",
+        "purpose": "whom the 科协 calls at the organisation (office data)",
+        "retention": "while the organisation record exists",
+        "protection": "scoped access (AC-02); office data, not masked",
+    },
+    "orgs.Organisation.contact_phone": {
+        "category": "office",
+        "purpose": "the organisation's office telephone (office data)",
+        "retention": "while the organisation record exists",
+        "protection": "scoped access (AC-02); office data, not masked",
+    },
+    "orgs.Organisation.email": {
+        "category": "office",
+        "purpose": "the organisation's office e-mail address (office data)",
+        "retention": "while the organisation record exists",
+        "protection": "scoped access (AC-02); office data, not masked",
+    },
+    "orgs.Organisation.address": {
+        "category": "office",
+        "purpose": "the organisation's office address (office data)",
+        "retention": "while the organisation record exists",
+        "protection": "scoped access (AC-02); office data, not masked",
+    },
+    # --- Log-in lock-out (django-axes, AUTH-04) -----------------------------------------------
+    "axes.AccessAttempt.username": {
+        "category": "personal",
+        "purpose": "counting failed logins per username and IP (AUTH-04)",
+        "retention": _AXES_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessAttempt.ip_address": {
+        "category": "personal",
+        "purpose": "counting failed logins per username and IP (AUTH-04)",
+        "retention": _AXES_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessAttempt.user_agent": {
+        "category": "personal",
+        "purpose": "telling attackers' tools apart when unlocking (AUTH-04)",
+        "retention": _AXES_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessFailureLog.username": {
+        "category": "personal",
+        "purpose": "history of failed logins (AUTH-04)",
+        "retention": _AXES_LOG_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessFailureLog.ip_address": {
+        "category": "personal",
+        "purpose": "history of failed logins (AUTH-04)",
+        "retention": _AXES_LOG_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessFailureLog.user_agent": {
+        "category": "personal",
+        "purpose": "history of failed logins (AUTH-04)",
+        "retention": _AXES_LOG_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessLog.username": {
+        "category": "personal",
+        "purpose": "history of successful logins (AUTH-04)",
+        "retention": _AXES_LOG_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessLog.ip_address": {
+        "category": "personal",
+        "purpose": "history of successful logins (AUTH-04)",
+        "retention": _AXES_LOG_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+    "axes.AccessLog.user_agent": {
+        "category": "personal",
+        "purpose": "history of successful logins (AUTH-04)",
+        "retention": _AXES_LOG_RETENTION,
+        "protection": "Django admin for administrators only (AC-07)",
+    },
+}
