@@ -32,6 +32,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from kexie.core.audit import audit_log, client_ip
+from kexie.core.parameters import axes_cooloff_time, get_param
 
 from .models import PasswordHistory, RecoveryCode, User, UserSession
 from .roles import Action
@@ -72,7 +73,7 @@ def user_set_password(
     user.must_change_password = False
     user.save(update_fields=["password", "password_changed_at", "must_change_password"])
     PasswordHistory.objects.create(user=user, password=user.password)
-    keep = max(settings.KEXIE_PASSWORD_HISTORY, 1)
+    keep = max(get_param("password_history_count"), 1)
     stale = list(
         PasswordHistory.objects.filter(user=user)
         .order_by("-created_at", "-pk")
@@ -95,7 +96,7 @@ def password_change_required(user) -> bool:
     """
     if getattr(user, "must_change_password", False):
         return True
-    max_age = settings.KEXIE_PASSWORD_MAX_AGE_DAYS
+    max_age = get_param("password_max_age_days")
     if max_age <= 0:
         return False
     changed = user.password_changed_at or user.date_joined
@@ -132,7 +133,7 @@ def on_user_locked_out(sender, request=None, username=None, ip_address=None, **k
         outcome="denied",
         details={
             "failures": failures,
-            "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            "minutes": int(axes_cooloff_time().total_seconds() // 60),
         },
     )
 
@@ -142,13 +143,13 @@ def locked_usernames() -> list[dict]:
 
     For the 安全管理员's unlock page. No IP addresses: the page does not need them.
     """
-    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    since = timezone.now() - axes_cooloff_time()
     # A lock is per username + address (AXES_LOCKOUT_PARAMETERS); one row per username here.
     rows = (
         AccessAttempt.objects.filter(attempt_time__gte=since)
         .values("username", "ip_address")
         .annotate(failures=Sum("failures_since_start"), last_attempt=Max("attempt_time"))
-        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .filter(failures__gte=get_param("lockout_limit"))
         .order_by()
     )
     locked: dict[str, dict] = {}
@@ -442,7 +443,7 @@ def session_state(request) -> SessionState:
     now = timezone.now()
     stamp = request.session.get(LOGIN_AT_SESSION_KEY)
     login_at = datetime.fromtimestamp(stamp, tz=UTC) if stamp else row.created_at
-    if now - login_at > timedelta(hours=settings.KEXIE_SESSION_MAX_HOURS):
+    if now - login_at > timedelta(hours=get_param("session_max_hours")):
         user_session_end(actor=None, user_session=row, reason="max_age")
         return SessionState(row=row, end_reason="max_age")
     if now - row.last_seen >= LAST_SEEN_EVERY:
@@ -468,7 +469,7 @@ def active_sessions(user):
         user=user,
         ended_at__isnull=True,
         last_seen__gte=now - timedelta(seconds=settings.SESSION_COOKIE_AGE),
-        created_at__gte=now - timedelta(hours=settings.KEXIE_SESSION_MAX_HOURS),
+        created_at__gte=now - timedelta(hours=get_param("session_max_hours")),
     ).order_by("-last_seen", "-pk")
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import string
 
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from kexie.core.parameters import get_param
 
 
 class CharacterClassValidator:
@@ -54,7 +55,7 @@ class MinimumLengthValidator(password_validation.MinimumLengthValidator):
 
     @property
     def min_length(self) -> int:
-        return self._min_length or settings.KEXIE_PASSWORD_MIN_LENGTH
+        return self._min_length or get_param("password_min_length")
 
 
 class PersonalDataValidator:
@@ -104,7 +105,7 @@ class PasswordHistoryValidator:
 
     @property
     def history(self) -> int:
-        return self._history or settings.KEXIE_PASSWORD_HISTORY
+        return self._history or get_param("password_history_count")
 
     def validate(self, password: str, user=None) -> None:
         if user is None or user.pk is None or self.history <= 0:

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from kexie.core.audit import audit_log
+from kexie.core.parameters import axes_cooloff_time
 
 from .forms import LoginForm, ReauthForm, StyledPasswordChangeForm, StyledSetPasswordForm
 from .reauth import mark_reauthenticated
@@ -72,7 +73,7 @@ class LoginView(auth_views.LoginView):
 def lockout_response(request, original_response=None, credentials=None):
     """AUTH-04 / AUTH-11: django-axes' answer to a locked username + address. The same page
     for every username, existing or not, and nothing about which it was."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    minutes = int(axes_cooloff_time().total_seconds() // 60)
     response = render(request, "accounts/locked_out.html", {"minutes": minutes}, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response

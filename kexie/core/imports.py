@@ -37,6 +37,7 @@ from .audit import audit_log
 from .choices import AuditOutcome, ImportStatus
 from .jobs import job_create, job_handler, job_recovery
 from .models import ImportLog
+from .parameters import get_param, max_upload_bytes
 from .xlsx import (
     check_xlsx_upload,
     estimate_rows,
@@ -444,7 +445,8 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes], progress=None)
     """
     report = ImportReport(importer=importer)
     max_cols = max(50, 2 * len(importer.columns))
-    rows_iter = read_rows(fileobj, max_rows=settings.KEXIE_IMPORT_MAX_ROWS + 1, max_cols=max_cols)
+    max_rows = get_param("import_max_rows")
+    rows_iter = read_rows(fileobj, max_rows=max_rows + 1, max_cols=max_cols)
     if progress is not None:
         progress.total(estimate_rows(fileobj))
     mapping: dict[int, Column] | None = None
@@ -465,11 +467,11 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes], progress=None)
             progress.advance(row_number)
     if mapping is None:
         raise ValidationError(_("The first sheet is empty: it has no header row."), code="empty")
-    if len(data) > settings.KEXIE_IMPORT_MAX_ROWS:
+    if len(data) > max_rows:
         raise ValidationError(
             _("The sheet has more than %(limit)s rows. Split it into smaller files."),
             code="too_many_rows",
-            params={"limit": settings.KEXIE_IMPORT_MAX_ROWS},
+            params={"limit": max_rows},
         )
     report.row_count = len(data)
     if report.errors:
@@ -525,7 +527,7 @@ def import_validate(*, user, importer: Importer, upload: IO[bytes]) -> ImportLog
     filename = _upload_name(upload)
     _require_import_right(user, importer, "import.validate", filename)
     try:
-        check_xlsx_upload(upload, max_bytes=settings.KEXIE_MAX_UPLOAD_BYTES)
+        check_xlsx_upload(upload, max_bytes=max_upload_bytes())
         sha256 = file_sha256(upload)
         if _size_of(upload) > settings.KEXIE_IMPORT_BACKGROUND_BYTES:
             return _validate_in_background(
@@ -712,7 +714,7 @@ def import_commit(*, user, log: ImportLog, background: bool | None = None) -> Im
                 code="not_valid",
             )
         if background is None:
-            background = locked.row_count > settings.KEXIE_IMPORT_BACKGROUND_ROWS
+            background = locked.row_count > get_param("import_background_rows")
         locked.status = ImportStatus.COMMITTING
         if background:
             locked.job = job_create(

@@ -170,7 +170,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
         category=SECURITY,
         type=int,
         label=_("Failed logins before a lock-out"),
-        setting="AXES_FAILURE_LIMIT",
+        setting="KEXIE_AXES_FAILURE_LIMIT",
         fallback=5,
         min=3,
         max=5,
@@ -180,7 +180,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
         category=SECURITY,
         type=int,
         label=_("Lock-out duration (minutes)"),
-        setting="AXES_COOLOFF_TIME",
+        setting="KEXIE_AXES_COOLOFF_TIME",
         fallback=30,
         min=30,
         max=24 * 60,
@@ -360,3 +360,10 @@ def axes_failure_limit(request=None, credentials=None) -> int:
 
 def axes_cooloff_time(request=None) -> timedelta:
     return timedelta(minutes=get_param("lockout_minutes"))
+
+
+def max_upload_bytes() -> int:
+    """The upload limit in bytes: the saved parameter (MB) if any, else the exact setting."""
+    if param_is_saved("max_upload_mb"):
+        return get_param("max_upload_mb") * MIB
+    return int(settings.KEXIE_MAX_UPLOAD_BYTES)

@@ -116,10 +116,10 @@ class AuditEventFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        # A failed login has no user; the name that was tried is the event's object.
+        # Sign-in events without a user (failed logins, lock-outs) name the username tried.
         return queryset.filter(
             Q(actor_username__iexact=value)
-            | Q(event_type="auth.login_failed", object_repr__iexact=value)
+            | Q(actor__isnull=True, event_type__startswith="auth.", object_repr__iexact=value)
         )
 
     def filter_event(self, queryset, name, value: str):

@@ -127,8 +127,12 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # AUTH-04: 5 failures per username + IP lock that pair for 30 minutes.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+# The numbers are security parameters (kexie.core.parameters) the 安全管理员 can change;
+# these settings are their defaults, the callables what django-axes asks.
+KEXIE_AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+KEXIE_AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_FAILURE_LIMIT = "kexie.core.parameters.axes_failure_limit"
+AXES_COOLOFF_TIME = "kexie.core.parameters.axes_cooloff_time"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # One generic 429 page for every lock-out, whether or not the username exists (AUTH-11).

@@ -39,6 +39,15 @@ ROOT = Path(__file__).resolve().parents[3]
 MEDIA_BYTES = "活动照片 · synthetic evidence file\n".encode() * 100
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # Several assertions read the English source text of refusals.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _env(database_url: str, media_root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -315,7 +324,7 @@ def test_restore_refuses_files_into_a_directory_that_is_not_empty(sqlite_backup,
         "--yes",
     )
     assert result.returncode == 2
-    assert "not empty" in result.stderr
+    assert "不为空" in result.stderr
     assert not (tmp_path / "new.sqlite3").exists()
 
 
@@ -350,13 +359,13 @@ def test_backup_page_runs_a_backup_job_the_list_then_shows_verified(
     assert manifest["tables"]["accounts_user"]["rows"] >= 1
     html = client.get("/system/backups/").content.decode()
     assert backup.name in html
-    assert 'data-testid="backup-status">Verified' in html or "已验证" in html
+    assert 'data-testid="backup-status">校验通过' in html
     event = AuditEvent.objects.get(event_type="backup.create")
     assert (event.actor, event.outcome) == (system_admin, "success")
     # and a changed byte shows on the page
     _flip_byte(backup / manifest["database_file"])
     html = client.get("/system/backups/").content.decode()
-    assert 'data-testid="backup-status">Verified' not in html
+    assert 'data-testid="backup-status">校验通过' not in html
 
 
 @pytest.mark.django_db

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -29,6 +28,7 @@ from kexie.core.imports import (
     import_commit,
     import_validate,
 )
+from kexie.core.parameters import max_upload_bytes
 from kexie.core.xlsx import check_xlsx_upload, file_sha256
 from kexie.orgs.importers import OrganisationImporter
 
@@ -67,7 +67,7 @@ class Command(BaseCommand):
                     errors, counts, rows = log.errors, log.summary.get("planned", {}), log.row_count
                     report = None
                 else:
-                    check_xlsx_upload(handle, max_bytes=settings.KEXIE_MAX_UPLOAD_BYTES)
+                    check_xlsx_upload(handle, max_bytes=max_upload_bytes())
                     sha256 = file_sha256(handle)
                     report = import_check(user=None, importer=importer, fileobj=handle)
                     errors, counts, rows = report.errors, report.counts, report.row_count
