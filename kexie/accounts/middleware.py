@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
+from kexie.core.parameters import get_param, param_is_saved
+
 from .security import account_gate, session_rekeyed, session_state
 
 # Where each gate sends the user, and the only pages it lets them open. Pages marked
@@ -32,7 +34,8 @@ class SessionPolicyMiddleware:
     a password change, disabling the account) or is older than ``KEXIE_SESSION_MAX_HOURS``.
 
     The idle timeout (SES-02) is Django's own: ``SESSION_COOKIE_AGE`` with
-    ``SESSION_SAVE_EVERY_REQUEST``. After the response, a session whose key changed during
+    ``SESSION_SAVE_EVERY_REQUEST``, or the ``session_idle_minutes`` parameter when one is
+    saved. After the response, a session whose key changed during
     the request (password change, second factor passed) keeps its row.
     """
 
@@ -50,6 +53,10 @@ class SessionPolicyMiddleware:
                 logout(request)
                 messages.info(request, _("Your session has ended. Please log in again."))
                 state = None
+        # SES-02: the idle timeout a 安全管理员 set (a parameter) replaces the setting's.
+        logged_in = getattr(request, "user", None) is not None and request.user.is_authenticated
+        if logged_in and param_is_saved("session_idle_minutes"):
+            request.session.set_expiry(get_param("session_idle_minutes") * 60)
         response = self.get_response(request)
         if state is not None and state.row is not None and request.user.is_authenticated:
             key_after = request.session.session_key

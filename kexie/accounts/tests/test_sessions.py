@@ -247,3 +247,14 @@ def test_end_all_other_sessions(county_admin, outsider):
     assert _is_logged_in(theirs)
     event = AuditEvent.objects.get(event_type="session.end")
     assert (event.actor, event.details["count"]) == (county_admin, 2)
+
+
+def test_a_saved_idle_timeout_parameter_shortens_the_session(county_admin, security_admin, client):
+    """SES-02 with the 安全管理员's parameter: the session expires after that many minutes."""
+    from kexie.core.parameters import parameter_set, parameters_cache_clear
+
+    parameter_set(actor=security_admin, key="session_idle_minutes", value=10)
+    parameters_cache_clear()
+    client.force_login(county_admin)
+    client.get("/")
+    assert client.session.get_expiry_age() == 600
