@@ -18,3 +18,7 @@ KEXIE_DEMO = False
 KEXIE_REQUIRE_2FA = False
 KEXIE_IMPORT_BACKGROUND_ROWS = 50
 LANGUAGE_CODE = "zh-hans"
+
+# Live-server request threads must not keep PostgreSQL connections open past their request,
+# or the test database cannot be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
