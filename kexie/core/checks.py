@@ -43,7 +43,8 @@ def sqlite_is_configured_for_concurrency(app_configs, **kwargs):
 
 # --- DEP-01: our own deployment checks (run by `manage.py check --deploy`) ----------------------
 
-RESERVED_USERNAMES = ("admin", "root", "test")
+# The same names user_create refuses (kexie/accounts/services.py RESERVED_USERNAMES).
+RESERVED_USERNAMES = ("admin", "administrator", "root", "superuser", "test")
 SHARED_CACHE_REFUSED = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",

@@ -11,5 +11,6 @@ def kexie(request):
     return {
         "KEXIE_INSTANCE_NAME": get_param("instance_name"),
         "KEXIE_DEMO": settings.KEXIE_DEMO,
+        "KEXIE_REQUIRE_2FA": settings.KEXIE_REQUIRE_2FA,
         "nav_items": navigation_for(request) if user and user.is_authenticated else [],
     }

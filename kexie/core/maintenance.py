@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 LAST_RUN_KEY = "maintenance.last_run"
 INTERVAL = timedelta(hours=24)
-DAILY_COMMANDS: tuple[str, ...] = ("disable_dormant_accounts",)
+DAILY_COMMANDS: tuple[str, ...] = ("disable_dormant_accounts", "purge_expired_sessions")
 
 
 def _claim(now: datetime, interval: timedelta) -> bool:

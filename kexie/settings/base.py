@@ -246,6 +246,7 @@ KEXIE_INSTANCE_NAME = os.environ.get("KEXIE_INSTANCE_NAME", "塔城地区科协"
 KEXIE_DEMO = env_bool("KEXIE_DEMO", False)
 KEXIE_REQUIRE_2FA = env_bool("KEXIE_REQUIRE_2FA", True)
 OTP_TOTP_ISSUER = KEXIE_INSTANCE_NAME  # the name authenticator apps show for the account
+KEXIE_DORMANT_DAYS = int(os.environ.get("KEXIE_DORMANT_DAYS", "90"))  # AC-08
 KEXIE_WORKER_STALE_SECONDS = int(os.environ.get("KEXIE_WORKER_STALE_SECONDS", "120"))
 KEXIE_AUDIT_RETENTION_DAYS = int(os.environ.get("KEXIE_AUDIT_RETENTION_DAYS", "365"))  # AUD-05
 

@@ -156,3 +156,28 @@ def test_the_worker_heartbeat_runs_the_maintenance(tree):
     Command()._beat("test-worker", OneBeat())
     assert _active(user) == [False]
     assert Parameter.objects.filter(key=LAST_RUN_KEY).exists()
+
+
+def test_old_session_records_and_lockout_logs_are_purged(county_admin):
+    """RES-01 / PI-09: the daily clean-up removes records login security no longer needs."""
+    import io
+    from datetime import timedelta
+
+    from axes.models import AccessLog
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from kexie.accounts.models import UserSession
+
+    old = timezone.now() - timedelta(days=120)
+    UserSession.objects.create(
+        user=county_admin, session_key_hash="a" * 64, last_seen=old, ended_at=old
+    )
+    recent = UserSession.objects.create(
+        user=county_admin, session_key_hash="b" * 64, last_seen=timezone.now()
+    )
+    log = AccessLog.objects.create(username="x", ip_address="192.0.2.1", user_agent="t")
+    AccessLog.objects.filter(pk=log.pk).update(attempt_time=timezone.now() - timedelta(days=200))
+    call_command("purge_expired_sessions", stdout=io.StringIO())
+    assert list(UserSession.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not AccessLog.objects.exists()
