@@ -22,7 +22,7 @@ from kexie.core.parameters import get_param
 from .admin_selectors import account_list, lockout_list, security_function
 from .models import RoleAssignment, User
 from .roles import Action
-from .scope import can, clear_scope_cache
+from .scope import can, clear_scope_cache, has_action
 
 
 def _sessions_end(*, user: User, reason: str, actor=None) -> None:
@@ -152,6 +152,47 @@ def account_unlock_by_admin(*, actor, username: str, request=None) -> None:
             object_repr=username[:150],
             details={"cleared": cleared},
         )
+
+
+def second_factor_reset_by_admin(*, actor, username: str, reason: str) -> User:
+    """AUTH-07: a person who lost both the phone and the recovery codes gets a new start.
+
+    Only a 安全管理员 whose scope holds one of the person's roles; never for themself. Removes
+    the authenticator and the recovery codes and ends the person's sessions, so the next login
+    enrols a new authenticator. Audited ``auth.otp_reset`` with the reason.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .models import RecoveryCode
+
+    reason = (reason or "").strip()
+    if not has_action(actor, Action.UNLOCK_ACCOUNTS):
+        raise PermissionDenied
+    target = User.objects.filter(username__iexact=(username or "").strip()).first()
+    if target is None or target.pk == actor.pk:
+        raise PermissionDenied
+    organisations = [
+        ra.organisation
+        for ra in RoleAssignment.objects.filter(user=target).select_related("organisation")
+    ]
+    if not any(can(actor, Action.UNLOCK_ACCOUNTS, org) for org in organisations):
+        raise PermissionDenied
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason.")})
+    with transaction.atomic():
+        devices, _unused = TOTPDevice.objects.filter(user=target).delete()
+        RecoveryCode.objects.filter(user=target).delete()
+        end = security_function("user_sessions_end")
+        if end is not None:
+            end(user=target, reason="otp_reset", actor=actor)
+        audit_log(
+            actor=actor,
+            event_type="auth.otp_reset",
+            obj=target,
+            reason=reason[:500],
+            details={"devices_removed": devices},
+        )
+    return target
 
 
 # --- AC-08: dormant and expired accounts ------------------------------------------------------

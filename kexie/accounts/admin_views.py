@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import admin_selectors as selectors
@@ -234,3 +236,45 @@ def unlock_view(request: HttpRequest) -> HttpResponse:
     admin_services.account_unlock_by_admin(actor=request.user, username=username, request=request)
     messages.success(request, _("%(username)s can log in again.") % {"username": username})
     return redirect("accounts:admin_unlock_list")
+
+
+class SecondFactorResetForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("For example: phone lost, identity confirmed in person on …"),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
+
+@require_action(Action.UNLOCK_ACCOUNTS)
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def second_factor_reset_view(request: HttpRequest) -> HttpResponse:
+    """AUTH-07 / AUTH-09: reset the second factor of a person who lost phone and codes."""
+    form = SecondFactorResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            target = admin_services.second_factor_reset_by_admin(
+                actor=request.user,
+                username=form.cleaned_data["username"],
+                reason=form.cleaned_data["reason"],
+            )
+        except PermissionDenied:
+            form.add_error("username", _("No account with this name in your scope."))
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(
+                request,
+                _("%(username)s sets up a new authenticator at the next login.")
+                % {"username": target.username},
+            )
+            return redirect("accounts:admin_unlock_list")
+    return render(request, "accounts/admin_otp_reset.html", {"form": form})

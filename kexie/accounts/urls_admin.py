@@ -15,4 +15,9 @@ urlpatterns = [
     path("admin/roles/<int:pk>/revoke/", admin_views.role_revoke_view, name="admin_role_revoke"),
     path("admin/unlock/", admin_views.unlock_list, name="admin_unlock_list"),
     path("admin/unlock/lift/", admin_views.unlock_view, name="admin_unlock"),
+    path(
+        "admin/second-factor/reset/",
+        admin_views.second_factor_reset_view,
+        name="admin_otp_reset",
+    ),
 ]

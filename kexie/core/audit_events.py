@@ -33,6 +33,7 @@ EVENT_LABELS: dict[str, object] = {
     "auth.reauth": _("Password confirmed before a sensitive action"),
     "auth.locked_out": _("Locked out after failed logins"),
     "auth.unlock": _("Lock-out lifted"),
+    "auth.otp_reset": _("Second factor reset by an administrator"),
     "auth.otp_enrol": _("Two-factor device enrolled"),
     "auth.otp_verify_failed": _("Two-factor code rejected"),
     "auth.recovery_code_used": _("Recovery code used"),

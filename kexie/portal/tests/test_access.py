@@ -125,6 +125,7 @@ MATRIX: dict[str, tuple] = {
     "admin_user_enable":    (L,   403, 403, 403, 403, 403, 403, 403, 405, 403, 403),  # POST
     "admin_roles":          (L,   403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     "admin_role_grant":     (L,   403, 403, 403, 403, 403, 403, 403, 403, 302, 403),  # reauth
+    "admin_otp_reset":      (L,   403, 403, 403, 403, 403, 403, 403, 403, 302, 403),  # reauth
     "admin_role_revoke":    (L,   403, 403, 403, 403, 403, 403, 403, 403, 302, 403),  # reauth
     "admin_unlock_list":    (L,   403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     "admin_unlock":         (L,   403, 403, 403, 403, 403, 403, 403, 403, 405, 403),  # POST
@@ -178,6 +179,7 @@ def _url(name: str, tree, job: Job, log: ImportLog) -> str:
         "admin_user_enable": f"/accounts/admin/users/{job.created_by_id}/enable/",
         "admin_roles": "/accounts/admin/roles/",
         "admin_role_grant": "/accounts/admin/roles/grant/",
+        "admin_otp_reset": "/accounts/admin/second-factor/reset/",
         # any pk: re-authentication comes before the look-up (see test_admin_pages.py)
         "admin_role_revoke": "/accounts/admin/roles/1/revoke/",
         "admin_unlock_list": "/accounts/admin/unlock/",
