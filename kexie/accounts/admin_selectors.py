@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import import_module
 
-from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
-from django.utils import timezone
 
-from kexie.core.parameters import get_param, holds_instance_wide
+from kexie.core.parameters import holds_instance_wide
 from kexie.orgs.tree import subtree_q
 
 from .models import RoleAssignment, User
@@ -81,53 +78,12 @@ def role_assignment_get(*, user, pk: int) -> RoleAssignment:
     return assignment
 
 
-SECURITY_MODULE = "kexie.accounts.security"
-
-
-def security_function(name: str):
-    """A function of ``kexie.accounts.security`` (login security), or None if it is absent."""
-    try:
-        module = import_module(SECURITY_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != SECURITY_MODULE:
-            raise
-        return None
-    return getattr(module, name, None)
-
-
 @dataclass(frozen=True)
 class Lockout:
     username: str
     failures: int
     last_attempt: datetime
     locked_until: datetime | None
-
-
-def failure_limit() -> int:
-    """The limit django-axes enforces (a number, or our parameter when wired as a callable)."""
-    value = getattr(settings, "AXES_FAILURE_LIMIT", 3)
-    return value if isinstance(value, int) else get_param("lockout_limit")
-
-
-def _locked_rows(cool_off) -> list[dict]:
-    """Locked usernames with failures and last attempt; from the login-security module when
-    it is there (one definition of "locked"), else straight from django-axes."""
-    locked = security_function("locked_usernames")
-    if locked is not None:
-        return list(locked())
-    from axes.models import AccessAttempt
-
-    attempts = AccessAttempt.objects.filter(failures_since_start__gte=failure_limit())
-    if cool_off is not None:
-        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
-    rows: dict[str, dict] = {}
-    for name, failures, when in attempts.order_by("-attempt_time").values_list(
-        "username", "failures_since_start", "attempt_time"
-    )[:1000]:
-        entry = rows.setdefault(name or "", {"username": name or "", "failures": 0})
-        entry["failures"] = max(entry["failures"], failures)
-        entry.setdefault("last_attempt", when)
-    return list(rows.values())
 
 
 def lockout_list(*, user, request=None) -> list[Lockout]:
@@ -138,10 +94,12 @@ def lockout_list(*, user, request=None) -> list[Lockout]:
     """
     from axes.helpers import get_cool_off
 
+    from .security import locked_usernames
+
     if not scope_paths(user, Action.UNLOCK_ACCOUNTS):
         return []
     cool_off = get_cool_off(request)
-    rows = _locked_rows(cool_off)
+    rows = list(locked_usernames())
     if not holds_instance_wide(user, Action.UNLOCK_ACCOUNTS):
         names = {(row["username"] or "").lower() for row in rows}
         paths = scope_paths(user, Action.UNLOCK_ACCOUNTS)

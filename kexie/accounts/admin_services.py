@@ -6,7 +6,6 @@ granting roles themselves stay in ``services`` (``user_create``, ``role_grant``,
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,22 +18,16 @@ from kexie.core.audit import audit_log
 from kexie.core.models import AuditEvent
 from kexie.core.parameters import get_param
 
-from .admin_selectors import account_list, lockout_list, security_function
+from .admin_selectors import account_list, lockout_list
 from .models import RoleAssignment, User
 from .roles import Action
 from .scope import can, clear_scope_cache, has_action
+from .security import account_unlock, user_sessions_end
 
 
 def _sessions_end(*, user: User, reason: str, actor=None) -> None:
-    """SES-04: end the user's sessions. Without the sessions module nothing is deleted; a
-    disabled account cannot use a session anyway (Django refuses inactive users per request)."""
-    end = security_function("user_sessions_end")
-    if end is None:
-        return
-    if "actor" in inspect.signature(end).parameters:
-        end(user=user, reason=reason, actor=actor)
-    else:
-        end(user=user, reason=reason)
+    """SES-04: end the user's sessions."""
+    user_sessions_end(user=user, reason=reason, actor=actor)
 
 
 def _check_manages(actor, user: User) -> None:
@@ -136,22 +129,7 @@ def account_unlock_by_admin(*, actor, username: str, request=None) -> None:
     locks = lockout_list(user=actor, request=request)
     if not any(lock.username.lower() == username for lock in locks):
         raise PermissionDenied
-    unlock = security_function("account_unlock")
-    if unlock is not None:
-        unlock(actor=actor, username=username)
-        return
-    # Without the login-security module: reset django-axes directly, audited alike.
-    from axes.utils import reset
-
-    with transaction.atomic():
-        cleared = reset(username=username)
-        audit_log(
-            actor=actor,
-            event_type="auth.unlock",
-            object_type="accounts.user",
-            object_repr=username[:150],
-            details={"cleared": cleared},
-        )
+    account_unlock(actor=actor, username=username)
 
 
 def second_factor_reset_by_admin(*, actor, username: str, reason: str) -> User:
@@ -182,9 +160,7 @@ def second_factor_reset_by_admin(*, actor, username: str, reason: str) -> User:
     with transaction.atomic():
         devices, _unused = TOTPDevice.objects.filter(user=target).delete()
         RecoveryCode.objects.filter(user=target).delete()
-        end = security_function("user_sessions_end")
-        if end is not None:
-            end(user=target, reason="otp_reset", actor=actor)
+        user_sessions_end(user=target, reason="otp_reset", actor=actor)
         audit_log(
             actor=actor,
             event_type="auth.otp_reset",

@@ -54,12 +54,9 @@ class OrganisationFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(short_name__icontains=value)
-            | Q(code__iexact=value)
-            | Q(uscc__iexact=value)
-        )
+        from .selectors import organisation_text_q
+
+        return queryset.filter(organisation_text_q(value))
 
     def filter_county(self, queryset, name, value: str):
         return queryset.filter(Q(region__code=value) | Q(region__parent__code=value))

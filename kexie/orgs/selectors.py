@@ -36,17 +36,22 @@ def organisation_children(*, user, parent: Organisation) -> QuerySet[Organisatio
     return organisation_list(user=user).filter(parent=parent).order_by("status", "kind", "code")
 
 
+def organisation_text_q(query: str) -> Q:
+    """What a text search over organisations matches; the search box and the list's filter."""
+    return (
+        Q(name__icontains=query)
+        | Q(short_name__icontains=query)
+        | Q(code__iexact=query)
+        | Q(uscc__iexact=query)
+    )
+
+
 def organisation_search(*, user, query: str, limit: int = 50) -> QuerySet[Organisation]:
     query = query.strip()
     qs = organisation_list(user=user)
     if not query:
         return qs.none()
-    return qs.filter(
-        Q(name__icontains=query)
-        | Q(short_name__icontains=query)
-        | Q(code__iexact=query)
-        | Q(uscc__iexact=query)
-    ).order_by("path")[:limit]
+    return qs.filter(organisation_text_q(query)).order_by("path")[:limit]
 
 
 def organisation_counts_by_kind_and_county(*, user) -> dict:

@@ -379,17 +379,3 @@ def test_no_business_model_is_registered_in_django_admin():
     business_apps |= {"nominations", "supervision", "news", "stats"}
     registered = {model._meta.app_label for model in admin.site._registry}
     assert registered & business_apps == set()
-
-
-def test_without_the_login_security_module_disable_and_unlock_still_work(
-    system_admin, security_admin, county_clerk, monkeypatch
-):
-    from kexie.accounts import admin_selectors, admin_services
-
-    monkeypatch.setattr(admin_selectors, "security_function", lambda name: None)
-    monkeypatch.setattr(admin_services, "security_function", lambda name: None)
-    assert admin_services.user_disable(actor=system_admin, user=county_clerk, reason="测试")
-    _lock("emin_clerk")
-    admin_services.account_unlock_by_admin(actor=security_admin, username="emin_clerk")
-    assert not AccessAttempt.objects.filter(username="emin_clerk").exists()
-    assert AuditEvent.objects.filter(event_type="auth.unlock", actor=security_admin).exists()

@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -80,6 +79,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.connect, self.insert_sql = connect, insert_sql
         self.stop = threading.Event()
+        self.running = threading.Event()  # set once rows are flowing
         self.inserted = 0
         self.error: BaseException | None = None
 
@@ -92,7 +92,10 @@ class Writer(threading.Thread):
                 conn.execute(self.insert_sql, (key, value, datetime.now(UTC).isoformat()))
                 conn.commit()
                 self.inserted += 1
-                time.sleep(0.002)
+                if self.inserted == 50:
+                    self.running.set()
+                # pace the writer so the backup gets its turn at the write lock
+                self.stop.wait(0.002)
         except BaseException as exc:  # noqa: BLE001 - asserted by the test
             self.error = exc
         finally:
@@ -101,7 +104,7 @@ class Writer(threading.Thread):
 
 def _backup_while_writing(env, writer: Writer, count_rows, output: Path) -> tuple[Path, dict]:
     writer.start()
-    time.sleep(0.3)
+    assert writer.running.wait(timeout=60), writer.error
     before = count_rows()
     result = _manage(env, "backup", "--output", str(output))
     after = count_rows()
