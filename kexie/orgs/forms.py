@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kexie.core.forms import StyledFormMixin
 from kexie.core.models import Region
+from kexie.core.validators import uscc_validator
 
 from .choices import OrganisationKind
 from .models import Organisation
@@ -31,7 +32,12 @@ class OrganisationForm(StyledFormMixin, forms.Form):
         help_text=_("An association at a region uses KX + the region code, e.g. KX654221."),
     )
     region = forms.ModelChoiceField(label=_("Region"), queryset=Region.objects.none())
-    uscc = forms.CharField(label=_("Unified social credit code"), max_length=18, required=False)
+    uscc = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=18,
+        required=False,
+        validators=[uscc_validator],  # reported with the other fields, not after them
+    )
     contact_person = forms.CharField(label=_("Contact person"), max_length=40, required=False)
     contact_phone = forms.CharField(label=_("Office telephone"), max_length=32, required=False)
     email = forms.EmailField(label=_("Email"), required=False)

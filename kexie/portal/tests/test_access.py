@@ -365,3 +365,20 @@ def test_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(12):
         response = client.get("/orgs/list/")
     assert response.status_code == 200
+
+
+def test_every_bad_field_of_the_form_is_reported_at_once(tree, county_admin, login):
+    # given a form with a missing region, a bad credit code and a bad email
+    response = login(county_admin).post(
+        f"/orgs/new/?parent={tree.emin.pk}",
+        {
+            "parent": tree.emin.pk,
+            "name": "测试学校",
+            "kind": "school",
+            "code": "SCH1",
+            "uscc": "91110000600037341A",
+            "email": "not-an-email",
+        },
+    )
+    # then all three are reported together
+    assert set(response.context["form"].errors) == {"region", "uscc", "email"}
