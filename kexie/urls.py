@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("kexie.portal.urls")),
     path("accounts/", include("kexie.accounts.urls")),
     path("orgs/", include("kexie.orgs.urls")),
+    path("people/", include("kexie.people.urls")),
+    path("register/", include("kexie.people.public_urls")),
     path("system/", include(("kexie.core.urls_system", "system"))),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("django-admin/", admin.site.urls),

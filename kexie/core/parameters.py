@@ -104,6 +104,25 @@ PARAMETERS: dict[str, ParameterSpec] = {
         min=100,
         max=1_000_000,
     ),
+    "registration_review_levels": ParameterSpec(
+        category=SYSTEM,
+        type=int,
+        label=_("Review levels for registrations (1 county, 2 county then prefecture)"),
+        setting="KEXIE_REGISTRATION_REVIEW_LEVELS",
+        fallback=1,
+        min=1,
+        max=2,
+    ),
+    "privacy_notice_version": ParameterSpec(
+        category=SYSTEM,
+        type=str,
+        label=_("Version of the privacy notice for self-registration"),
+        setting="KEXIE_PRIVACY_NOTICE_VERSION",
+        fallback="2026-12",
+        min=1,
+        max=20,
+        help_text=_("Change it when the notice text changes: people are asked to consent again."),
+    ),
     # --- 安全参数 (安全管理员); bounds keep every value inside SECURITY.md -----------------------
     "password_max_age_days": ParameterSpec(
         category=SECURITY,

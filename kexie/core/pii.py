@@ -27,6 +27,10 @@ _ACCOUNT_LIFETIME = "while the account exists; removed with the account (PI-09 p
 _SESSION_RETENTION = "policy 90 days after the session ended (PI-09 retention job)"
 _AUDIT_RETENTION = "at least 180 days (AUD-05); older rows purged by the audited audit purge"
 _AXES_LOG_RETENTION = "policy 180 days, then removed by `axes_reset_logs` (PI-09 retention job)"
+_REGISTRY = (
+    "while the person is registered; deleted on request or when registration is rejected "
+    "or withdrawn (PI-08, PI-09 purge job)"
+)
 _AXES_RETENTION = (
     "until the lock-out cools off (AXES_COOLOFF_TIME, 30 minutes) or an administrator resets it"
 )
@@ -193,5 +197,107 @@ PII_INVENTORY: dict[str, PiiEntry] = {
         "purpose": "history of successful logins (AUTH-04)",
         "retention": _AXES_LOG_RETENTION,
         "protection": "Django admin for administrators only (AC-07)",
+    },
+    "people.Person.name": {
+        "category": "personal",
+        "purpose": "the worker's name: identifies the record; searched by staff",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02); public pages never show it (PI-11)",
+    },
+    "people.Person.gender": {
+        "category": "personal",
+        "purpose": "registry statistics (GB/T 2261.1); derived from and checked against the ID number",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02)",
+    },
+    "people.Person.ethnicity": {
+        "category": "sensitive",
+        "purpose": "registry statistics required by the 科协 returns (GB/T 3304)",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02); only aggregated in statistics",
+    },
+    "people.Person.birth_date": {
+        "category": "personal",
+        "purpose": "age bands, minors (PI-04), duplicate detection",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02)",
+    },
+    "people.Person.id_number": {
+        "category": "sensitive",
+        "purpose": "identifies the person uniquely (one record per human being); separate consent (PI-03)",
+        "retention": _REGISTRY,
+        "protection": "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)",
+    },
+    "people.Person.id_index": {
+        "category": "pseudonymous",
+        "purpose": "equality look-up and uniqueness of the ID number",
+        "retention": _REGISTRY,
+        "protection": "HMAC-SHA256 with a key outside the database",
+    },
+    "people.Person.phone": {
+        "category": "personal",
+        "purpose": "contacting the worker (常态化联系); self-service sign-in",
+        "retention": _REGISTRY,
+        "protection": "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)",
+    },
+    "people.Person.phone_index": {
+        "category": "pseudonymous",
+        "purpose": "equality look-up of the phone (search, duplicates, self-service)",
+        "retention": _REGISTRY,
+        "protection": "HMAC-SHA256 with a key outside the database",
+    },
+    "people.Person.email": {
+        "category": "personal",
+        "purpose": "contacting the worker",
+        "retention": _REGISTRY,
+        "protection": "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)",
+    },
+    "people.Person.political_status": {
+        "category": "sensitive",
+        "purpose": "registry statistics required by the 科协 returns (GB/T 4762)",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02); only aggregated in statistics",
+    },
+    "people.Person.employer": {
+        "category": "personal",
+        "purpose": "employer statistics and scope of member units",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02)",
+    },
+    "people.Person.employer_text": {
+        "category": "personal",
+        "purpose": "employer as typed until it is mapped to the organisation dictionary",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02)",
+    },
+    "people.Person.employer_category": {
+        "category": "personal",
+        "purpose": "employer statistics",
+        "retention": _REGISTRY,
+        "protection": "access control (scope, AC-02)",
+    },
+    "people.Consent.ip_address": {
+        "category": "personal",
+        "purpose": "proof of the consent given at self-registration (PI-02)",
+        "retention": _REGISTRY,
+        "protection": "access control (staff of the responsible organisation)",
+    },
+    "people.MergeLog.snapshot": {
+        "category": "sensitive",
+        "purpose": "undoing a merge of duplicate records",
+        "retention": "kept with the merged record; removed with it (PI-09)",
+        "protection": "encrypted, AES-256-GCM (the snapshot holds the ID number and phone)",
+    },
+    "people.SubjectRequest.details": {
+        "category": "personal",
+        "purpose": "what a person asked for under PI-08 (correction text)",
+        "retention": "3 years after the request was handled (PI-09 purge job)",
+        "protection": "encrypted, AES-256-GCM; access control (responsible organisation)",
+    },
+    "people.OneTimeCode.phone_index": {
+        "category": "pseudonymous",
+        "purpose": "self-service sign-in with a one-time code",
+        "retention": "until the code expires; expired codes purged daily (PI-09)",
+        "protection": "HMAC-SHA256 with a key outside the database",
     },
 }

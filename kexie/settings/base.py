@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "kexie.core",
     "kexie.accounts",
     "kexie.orgs",
+    "kexie.people",
     "kexie.portal",
 ]
 

@@ -1,0 +1,207 @@
+"""Chinese-aware search over the registry (DOMAIN.md §7).
+
+Neither database indexes what Chinese names need: SQLite's FTS5 trigram tokenizer finds nothing
+for 1–2 characters and PostgreSQL's pg_trgm cannot index 2-character infixes. So Kexie makes its
+own tokens — unigrams and bigrams of the name and the employer, plus ``py``-prefixed pinyin
+keys of the name (full and initials, every surname reading) — and stores them in one index per
+database:
+
+* SQLite: an FTS5 table ``people_person_fts`` (rowid = person id, ``detail=none``: only term
+  look-ups are needed), fed pre-split tokens separated by spaces;
+* PostgreSQL: a table ``people_person_search`` with a ``text[]`` column and a GIN index,
+  queried with ``tokens @> ARRAY[...]``.
+
+The services keep the index in step (``index_persons`` / ``unindex_persons`` in the same
+transaction as the write); ``python manage.py rebuild_search_index`` rebuilds it from scratch.
+
+Query routing: an ID number or a mobile number goes to the blind index (exact, never
+substring); ASCII letters go to the pinyin keys; Chinese text goes to the unigram (1
+character), bigram (2) or all overlapping bigrams plus a recheck (3 or more).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+from kexie.core.text import ngrams, pinyin_keys, query_tokens, search_key
+from kexie.core.validators import normalise_id_number, normalise_mobile
+
+FTS_TABLE = "people_person_fts"
+PG_TABLE = "people_person_search"
+PINYIN_PREFIX = "py"
+MAX_QUERY_LENGTH = 40
+
+_NOT_TOKEN = re.compile(r"[^\w]", re.UNICODE)
+_ID_SHAPE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
+_MOBILE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
+_PINYIN_SHAPE = re.compile(r"^[a-z]{1,30}$")
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def _clean(key: str) -> str:
+    return _NOT_TOKEN.sub("", key)
+
+
+def text_tokens(text: str) -> list[str]:
+    """Unigrams and bigrams of a text's search key, punctuation dropped."""
+    return ngrams(_clean(search_key(text)))
+
+
+def person_tokens(name: str, employer: str) -> list[str]:
+    tokens = text_tokens(name) + text_tokens(employer)
+    tokens += sorted(PINYIN_PREFIX + key for key in pinyin_keys(_clean(search_key(name))) if key)
+    return list(dict.fromkeys(t for t in tokens if t))
+
+
+# --- keeping the index in step -----------------------------------------------------------------
+
+
+def index_rows(rows: Iterable[tuple[int, str, str]]) -> int:
+    """(Re)index persons given as (id, name, employer name); returns how many."""
+    rows = [(pk, person_tokens(name, employer)) for pk, name, employer in rows]
+    if not rows:
+        return 0
+    ids = [pk for pk, _ in rows]
+    unindex_persons(ids)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.executemany(
+                f"INSERT INTO {PG_TABLE} (person_id, tokens) VALUES (%s, %s)",  # noqa: S608
+                rows,
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {FTS_TABLE} (rowid, tokens) VALUES (%s, %s)",  # noqa: S608
+                [(pk, " ".join(tokens)) for pk, tokens in rows],
+            )
+    return len(rows)
+
+
+def index_persons(persons: Iterable) -> int:
+    return index_rows((p.pk, p.name, p.employer_name) for p in persons)
+
+
+def unindex_persons(ids: Sequence[int]) -> None:
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join(["%s"] * len(chunk))
+            if connection.vendor == "postgresql":
+                sql = f"DELETE FROM {PG_TABLE} WHERE person_id IN ({marks})"  # noqa: S608
+            else:
+                sql = f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})"  # noqa: S608
+            cursor.execute(sql, chunk)
+
+
+def clear_index() -> None:
+    with connection.cursor() as cursor:
+        table = PG_TABLE if connection.vendor == "postgresql" else FTS_TABLE
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+
+
+def rebuild_index(*, batch_size: int = 2000, progress=None) -> int:
+    """Rebuild the whole index from the person table, in batches, keyset-paginated."""
+    from .models import Person
+
+    clear_index()
+    done, last_id = 0, 0
+    while True:
+        batch = list(
+            Person.objects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "name", "employer__name", "employer_text")[:batch_size]
+        )
+        if not batch:
+            break
+        index_rows((pk, name, org_name or text) for pk, name, org_name, text in batch)
+        done += len(batch)
+        last_id = batch[-1][0]
+        if progress:
+            progress(done)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
+    return done
+
+
+# --- queries -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoutedQuery:
+    """What a search box query means: ``kind`` is id, phone, pinyin, text or empty."""
+
+    kind: str
+    value: str = ""
+    tokens: tuple[str, ...] = ()
+    recheck: str = ""
+
+    @property
+    def is_sensitive(self) -> bool:
+        """ID and phone queries must never travel in a URL (API-06)."""
+        return self.kind in ("id", "phone")
+
+
+def route_query(raw: str) -> RoutedQuery:
+    text = (raw or "").strip()[:MAX_QUERY_LENGTH]
+    if not text:
+        return RoutedQuery("empty")
+    id_candidate = normalise_id_number(text)
+    if _ID_SHAPE.match(id_candidate):
+        return RoutedQuery("id", value=id_candidate)
+    mobile = normalise_mobile(text)
+    if _MOBILE_SHAPE.match(mobile):
+        return RoutedQuery("phone", value=mobile)
+    key = _clean(search_key(text))
+    if not key:
+        return RoutedQuery("empty")
+    if _PINYIN_SHAPE.match(key):
+        return RoutedQuery("pinyin", value=key, tokens=(PINYIN_PREFIX + key,))
+    tokens = tuple(query_tokens(key))
+    return RoutedQuery("text", value=key, tokens=tokens, recheck=key if len(key) > 2 else "")
+
+
+def _token_subquery(tokens: Sequence[str]) -> RawSQL:
+    if connection.vendor == "postgresql":
+        return RawSQL(  # noqa: S611 - constant SQL, tokens are parameters
+            f"SELECT person_id FROM {PG_TABLE} WHERE tokens @> %s::text[]",  # noqa: S608
+            (list(tokens),),
+        )
+    match = " ".join('"' + t.replace('"', "") + '"' for t in tokens)
+    return RawSQL(  # noqa: S611 - constant SQL, the match expression is a parameter
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",  # noqa: S608
+        (match,),
+    )
+
+
+def search_q(routed: RoutedQuery) -> Q:
+    """The filter a routed query adds to a person queryset (already scoped by the caller)."""
+    from kexie.core.crypto import blind_index
+
+    from .identity import ID_PURPOSE, PHONE_PURPOSE, canonical_id_number
+
+    if routed.kind == "id":
+        value = canonical_id_number(routed.value)
+        return Q(id_index=blind_index(value, purpose=ID_PURPOSE))
+    if routed.kind == "phone":
+        return Q(phone_index=blind_index(routed.value, purpose=PHONE_PURPOSE))
+    if routed.kind in ("pinyin", "text") and routed.tokens:
+        q = Q(pk__in=_token_subquery(routed.tokens))
+        if routed.recheck:
+            q &= (
+                Q(name_key__contains=routed.recheck)
+                | Q(employer__name__contains=routed.recheck)
+                | Q(employer_text__contains=routed.recheck)
+            )
+        return q
+    return Q(pk__in=[])

@@ -1,0 +1,9 @@
+"""Staff pages of the talent registry, under /people/. Each part has its own URL module."""
+
+from django.urls import include, path  # noqa: F401 - include() is used by the parts below
+
+app_name = "people"
+
+urlpatterns: list = [
+    # The parts add their include() lines here, one per module.
+]
