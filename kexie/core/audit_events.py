@@ -79,6 +79,9 @@ EVENT_LABELS: dict[str, object] = {
     "import.commit": _("Import written"),
     "import.undo": _("Import undone"),
     "export.download": _("Data exported"),
+    "export.request": _("Unmasked export requested"),
+    "export.request_decide": _("Unmasked export request decided"),
+    "pii.export": _("Personal data exported unmasked"),
     "pii.reveal": _("Personal data revealed"),
     # Administration
     "parameter.change": _("Parameter changed"),

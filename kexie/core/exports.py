@@ -158,6 +158,7 @@ def export_response(
     filters: Mapping[str, Any],
     filename: str,
     file_format: str = "xlsx",
+    audit_details: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
     """Render ``queryset`` through ``exporter`` as a download; audited as ``export.download``
     with the filters, field names, row count and the file's SHA-256 (XLS-05).
@@ -199,6 +200,7 @@ def export_response(
             "fields": exporter.field_names(),
             "rows": len(rows),
             "sha256": sha256,
+            **dict(audit_details or {}),
         },
     )
     response = HttpResponse(content, content_type=content_type)

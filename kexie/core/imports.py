@@ -141,6 +141,9 @@ class Importer:
     unique_columns: ClassVar[tuple[str, ...]] = ()
     notes: ClassVar[tuple[Any, ...]] = ()
     action: ClassVar[str] = Action.IMPORT
+    # Whether the user may choose to import only the valid rows of a file with bad rows. Only
+    # for importers whose rows do not depend on each other (e.g. persons, not a tree).
+    allow_partial: ClassVar[bool] = False
 
     # --- Description -----------------------------------------------------------------------------
 
@@ -560,7 +563,8 @@ def _store_report(*, log: ImportLog, report: ImportReport, user) -> ImportLog:
         log.error_count = len({error["row"] for error in report.errors})
         log.errors = report.errors
         log.preview = report.preview()
-        log.rows = report.rows if report.is_valid else []
+        keep_rows = report.is_valid or (report.importer.allow_partial and report.row_count > 0)
+        log.rows = report.rows if keep_rows else []
         log.summary = {"present": report.present, "planned": counts}
         log.full_clean()
         log.save()
@@ -618,9 +622,14 @@ def _validate_in_background(
 @job_recovery(IMPORT_JOB_KIND)
 def _recover_commit(job) -> None:
     # The commit transaction died with the worker: nothing was written, the rows are intact.
-    ImportLog.objects.filter(job=job, status=ImportStatus.COMMITTING).update(
-        status=ImportStatus.VALID
-    )
+    # A partial import (of the valid rows of a file with bad rows) goes back to "has errors".
+    for log in ImportLog.objects.filter(job=job, status=ImportStatus.COMMITTING).only(
+        "pk", "summary"
+    ):
+        partial = (log.summary or {}).get("partial")
+        ImportLog.objects.filter(pk=log.pk).update(
+            status=ImportStatus.INVALID if partial else ImportStatus.VALID
+        )
 
 
 @job_recovery(VALIDATE_JOB_KIND)
@@ -695,10 +704,23 @@ def _check_owner(user, log: ImportLog, event_type: str) -> None:
         raise PermissionDenied
 
 
-def import_commit(*, user, log: ImportLog, background: bool | None = None) -> ImportLog:
+def partial_row_count(log: ImportLog) -> int:
+    """How many valid rows a checked file with bad rows holds (0 unless its importer allows
+    importing only the valid rows)."""
+    if log.status != ImportStatus.INVALID or not log.error_count:
+        return 0
+    planned = (log.summary or {}).get("planned") or {}
+    return sum(int(n) for n in planned.values())
+
+
+def import_commit(
+    *, user, log: ImportLog, background: bool | None = None, partial: bool = False
+) -> ImportLog:
     """Write a validated import: all rows in one transaction, or none.
 
-    Refused unless the log is ``VALID`` (checked, no errors). More rows than
+    Refused unless the log is ``VALID`` (checked, no errors) — or, with ``partial`` and an
+    importer that allows it, ``INVALID`` with valid rows: then only the valid rows are written
+    (the user chose "import the valid rows"; the bad rows stay in the report). More rows than
     ``KEXIE_IMPORT_BACKGROUND_ROWS`` go to the worker (a ``Job`` the page shows as a progress
     bar) unless ``background`` says otherwise. Returns the log; when rows fail at commit time
     (the database changed since validation) the log is ``FAILED`` and carries the errors.
@@ -708,7 +730,10 @@ def import_commit(*, user, log: ImportLog, background: bool | None = None) -> Im
     _check_owner(user, log, "import.commit")
     with transaction.atomic():
         locked = ImportLog.objects.select_for_update().get(pk=log.pk)
-        if locked.status != ImportStatus.VALID or locked.error_count:
+        partial_rows = partial_row_count(locked) if partial and importer.allow_partial else 0
+        if partial_rows and locked.rows:
+            locked.summary = {**(locked.summary or {}), "partial": True}
+        elif locked.status != ImportStatus.VALID or locked.error_count:
             raise ValidationError(
                 _("Only a checked file without errors can be imported, and only once."),
                 code="not_valid",
@@ -716,6 +741,8 @@ def import_commit(*, user, log: ImportLog, background: bool | None = None) -> Im
         if background is None:
             background = locked.row_count > get_param("import_background_rows")
         locked.status = ImportStatus.COMMITTING
+        if partial_rows:
+            locked.save(update_fields=["summary"])
         if background:
             locked.job = job_create(
                 actor=user,
@@ -738,11 +765,14 @@ def _commit_now(*, log: ImportLog, user, progress) -> ImportLog:
             log.committed_at = timezone.now()
             log.rows = []
             log.save(update_fields=["status", "committed_at", "rows"])
+            partial = {}
+            if (log.summary or {}).get("partial"):
+                partial = {"partial": True, "skipped_rows": log.error_count}
             audit_log(
                 actor=user,
                 event_type="import.commit",
                 obj=log,
-                details={"importer": importer.code, "sha256": log.sha256, **summary},
+                details={"importer": importer.code, "sha256": log.sha256, **summary, **partial},
             )
     except (ImportRowError, ValidationError, PermissionDenied) as exc:
         _mark_failed(log, importer, user, _commit_errors(importer, exc))
@@ -848,11 +878,19 @@ def import_undo(*, user, log: ImportLog) -> ImportLog:
 
 
 def import_apply(
-    *, user, importer: Importer, report: ImportReport, filename: str, sha256: str = ""
+    *,
+    user,
+    importer: Importer,
+    report: ImportReport,
+    filename: str,
+    sha256: str = "",
+    partial: bool = False,
 ) -> dict:
     """Write a checked report without an ``ImportLog`` — for a trusted operator on the command
-    line (``user`` None). One transaction, audited as ``import.commit``; cannot be undone."""
-    if not report.is_valid:
+    line (``user`` None). One transaction, audited as ``import.commit``; cannot be undone.
+    With ``partial`` (and an importer that allows it) only the valid rows are written."""
+    partial = bool(partial and importer.allow_partial and report.rows and report.errors)
+    if not report.is_valid and not partial:
         raise ValidationError(
             _("Only a checked file without errors can be imported."), code="not_valid"
         )
@@ -864,7 +902,13 @@ def import_apply(
             event_type="import.commit",
             object_type="core.importlog",
             object_repr=filename,
-            details={"importer": importer.code, "sha256": sha256, "operator": True, **summary},
+            details={
+                "importer": importer.code,
+                "sha256": sha256,
+                "operator": True,
+                **summary,
+                **({"partial": True} if partial else {}),
+            },
         )
     return summary
 
@@ -886,5 +930,6 @@ __all__ = [
     "import_undo",
     "import_validate",
     "importer_get",
+    "partial_row_count",
     "register_importer",
 ]

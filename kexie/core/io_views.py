@@ -28,6 +28,7 @@ from .imports import (
     import_log_list,
     import_undo,
     import_validate,
+    partial_row_count,
 )
 from .jobs import job_set_result_url
 from .selectors import import_log_get
@@ -139,6 +140,7 @@ class ImportPages:
             "undo_result": summary.get("undo", {}),
             "job": log.job,
             "can_commit": log.status == ImportStatus.VALID and not log.error_count,
+            "partial_rows": partial_row_count(log) if self.importer.allow_partial else 0,
             "can_undo": log.status == ImportStatus.COMMITTED,
             "urls": self._urls(log),
         }
@@ -150,7 +152,9 @@ class ImportPages:
         self._require(request)
         log = import_log_get(user=request.user, pk=pk, importer=self.importer.code)
         try:
-            log = import_commit(user=request.user, log=log)
+            log = import_commit(
+                user=request.user, log=log, partial=request.POST.get("partial") == "1"
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

@@ -27,7 +27,11 @@ logger = logging.getLogger(__name__)
 
 LAST_RUN_KEY = "maintenance.last_run"
 INTERVAL = timedelta(hours=24)
-DAILY_COMMANDS: tuple[str, ...] = ("disable_dormant_accounts", "purge_expired_sessions")
+DAILY_COMMANDS: tuple[str, ...] = (
+    "disable_dormant_accounts",
+    "purge_expired_sessions",
+    "purge_people",  # kexie.people (PI-09); by name, so core imports no app
+)
 
 
 def _claim(now: datetime, interval: timedelta) -> bool:

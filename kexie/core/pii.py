@@ -206,7 +206,9 @@ PII_INVENTORY: dict[str, PiiEntry] = {
     },
     "people.Person.gender": {
         "category": "personal",
-        "purpose": "registry statistics (GB/T 2261.1); derived from and checked against the ID number",
+        "purpose": (
+            "registry statistics (GB/T 2261.1); derived from and checked against the ID number"
+        ),
         "retention": _REGISTRY,
         "protection": "access control (scope, AC-02)",
     },
@@ -224,9 +226,13 @@ PII_INVENTORY: dict[str, PiiEntry] = {
     },
     "people.Person.id_number": {
         "category": "sensitive",
-        "purpose": "identifies the person uniquely (one record per human being); separate consent (PI-03)",
+        "purpose": (
+            "identifies the person uniquely (one record per human being); separate consent (PI-03)"
+        ),
         "retention": _REGISTRY,
-        "protection": "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)",
+        "protection": (
+            "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)"
+        ),
     },
     "people.Person.id_index": {
         "category": "pseudonymous",
@@ -238,7 +244,9 @@ PII_INVENTORY: dict[str, PiiEntry] = {
         "category": "personal",
         "purpose": "contacting the worker (常态化联系); self-service sign-in",
         "retention": _REGISTRY,
-        "protection": "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)",
+        "protection": (
+            "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)"
+        ),
     },
     "people.Person.phone_index": {
         "category": "pseudonymous",
@@ -250,7 +258,9 @@ PII_INVENTORY: dict[str, PiiEntry] = {
         "category": "personal",
         "purpose": "contacting the worker",
         "retention": _REGISTRY,
-        "protection": "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)",
+        "protection": (
+            "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05), reveal audited (AC-04)"
+        ),
     },
     "people.Person.political_status": {
         "category": "sensitive",

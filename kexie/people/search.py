@@ -21,6 +21,7 @@ character), bigram (2) or all overlapping bigrams plus a recheck (3 or more).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ FTS_TABLE = "people_person_fts"
 PG_TABLE = "people_person_search"
 PINYIN_PREFIX = "py"
 MAX_QUERY_LENGTH = 40
+
+# The statements, fixed text: table names are constants, every value is a parameter (WEB-02).
+_PG_INSERT = f"INSERT INTO {PG_TABLE} (person_id, tokens) VALUES (%s, %s)"  # noqa: S608
+_FTS_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, tokens) VALUES (%s, %s)"  # noqa: S608
+_PG_DELETE_ALL = f"DELETE FROM {PG_TABLE}"  # noqa: S608
+_FTS_DELETE_ALL = f"DELETE FROM {FTS_TABLE}"  # noqa: S608
+_PG_DELETE_IDS = f"DELETE FROM {PG_TABLE} WHERE person_id = ANY(%s)"  # noqa: S608
+_FTS_DELETE_IDS = f"DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT value FROM json_each(%s))"  # noqa: S608
+_FTS_OPTIMIZE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"  # noqa: S608
 
 _NOT_TOKEN = re.compile(r"[^\w]", re.UNICODE)
 _ID_SHAPE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
@@ -73,15 +83,9 @@ def index_rows(rows: Iterable[tuple[int, str, str]]) -> int:
     unindex_persons(ids)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.executemany(
-                f"INSERT INTO {PG_TABLE} (person_id, tokens) VALUES (%s, %s)",  # noqa: S608
-                rows,
-            )
+            cursor.executemany(_PG_INSERT, rows)
         else:
-            cursor.executemany(
-                f"INSERT INTO {FTS_TABLE} (rowid, tokens) VALUES (%s, %s)",  # noqa: S608
-                [(pk, " ".join(tokens)) for pk, tokens in rows],
-            )
+            cursor.executemany(_FTS_INSERT, [(pk, " ".join(tokens)) for pk, tokens in rows])
     return len(rows)
 
 
@@ -93,20 +97,17 @@ def unindex_persons(ids: Sequence[int]) -> None:
     if not ids:
         return
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ", ".join(["%s"] * len(chunk))
+        for start in range(0, len(ids), 5000):
+            chunk = [int(pk) for pk in ids[start : start + 5000]]
             if connection.vendor == "postgresql":
-                sql = f"DELETE FROM {PG_TABLE} WHERE person_id IN ({marks})"  # noqa: S608
+                cursor.execute(_PG_DELETE_IDS, [chunk])
             else:
-                sql = f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})"  # noqa: S608
-            cursor.execute(sql, chunk)
+                cursor.execute(_FTS_DELETE_IDS, [json.dumps(chunk)])
 
 
 def clear_index() -> None:
     with connection.cursor() as cursor:
-        table = PG_TABLE if connection.vendor == "postgresql" else FTS_TABLE
-        cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+        cursor.execute(_PG_DELETE_ALL if connection.vendor == "postgresql" else _FTS_DELETE_ALL)
 
 
 def rebuild_index(*, batch_size: int = 2000, progress=None) -> int:
@@ -130,7 +131,7 @@ def rebuild_index(*, batch_size: int = 2000, progress=None) -> int:
             progress(done)
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
+            cursor.execute(_FTS_OPTIMIZE)
     return done
 
 

@@ -6,4 +6,9 @@ app_name = "people"
 
 urlpatterns: list = [
     # The parts add their include() lines here, one per module.
+    path("", include("kexie.people.dedup_urls")),
+    path("", include("kexie.people.io_urls")),
+    path("", include("kexie.people.person_urls")),
+    path("", include("kexie.people.review_urls")),
+    path("", include("kexie.people.request_urls")),
 ]

@@ -24,6 +24,8 @@ def navigation_for(request) -> list[NavItem]:
     entries: list[tuple[str, str]] = [(_("Dashboard"), reverse("portal:dashboard"))]
     if has_action(user, Action.VIEW):
         entries.append((_("Organisations"), reverse("orgs:organisation_tree")))
+    if has_action(user, Action.VIEW):
+        entries.append((_("Talent registry"), reverse("people:person_list")))
     if has_action(user, Action.IMPORT):
         entries.append((_("Imports"), reverse("orgs:organisation_import")))
     if has_action(user, Action.READ_AUDIT):

@@ -250,6 +250,7 @@ OTP_TOTP_ISSUER = KEXIE_INSTANCE_NAME  # the name authenticator apps show for th
 KEXIE_DORMANT_DAYS = int(os.environ.get("KEXIE_DORMANT_DAYS", "90"))  # AC-08
 KEXIE_WORKER_STALE_SECONDS = int(os.environ.get("KEXIE_WORKER_STALE_SECONDS", "120"))
 KEXIE_AUDIT_RETENTION_DAYS = int(os.environ.get("KEXIE_AUDIT_RETENTION_DAYS", "365"))  # AUD-05
+KEXIE_SMS_BACKEND = os.environ.get("KEXIE_SMS_BACKEND", "kexie.people.sms.ConsoleBackend")  # PI-08
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ KEXIE_DEMO = False
 # Tests log in with force_login; the 2FA tests switch it on with override_settings.
 KEXIE_REQUIRE_2FA = False
 KEXIE_IMPORT_BACKGROUND_ROWS = 50
+KEXIE_SMS_BACKEND = "kexie.people.sms.LocmemBackend"
 LANGUAGE_CODE = "zh-hans"
 
 # Live-server request threads must not keep PostgreSQL connections open past their request,

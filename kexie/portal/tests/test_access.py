@@ -13,6 +13,18 @@ PUBLIC_URL_NAMES = {
     "accounts:activate",
     "portal:healthz",
     "set_language",
+    # self-registration and the self-service pages (REG-01, PI-08)
+    "register:register",
+    "register:status",
+    "register:status_detail",
+    "register:resubmit",
+    "register:me",
+    "register:me_verify",
+    "register:me_record",
+    "register:me_download",
+    "register:me_request",
+    "register:me_withdraw",
+    "register:me_signout",
 }
 
 
