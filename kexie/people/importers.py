@@ -242,7 +242,7 @@ COLUMNS = (
         key="id_number",
         header=_("ID number"),
         parser=parse_id_number,
-        example="654221198503140011",
+        example="18 位身份证号（末位可为 X）",
         help_text=_("18 digits (a 15-digit number is converted); each person only once."),
         aliases=("身份证号", "身份证号码", "证件号码", "公民身份号码"),
     ),
@@ -250,7 +250,7 @@ COLUMNS = (
         key="phone",
         header=_("Mobile number"),
         parser=parse_phone,
-        example="19909910001",
+        example="11 位手机号",
         aliases=("手机号", "手机号码", "联系电话", "手机"),
     ),
     Column(

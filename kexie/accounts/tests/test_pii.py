@@ -486,9 +486,11 @@ def _routes(patterns, prefix="", namespace=""):
             yield prefix + str(p.pattern), (namespace + p.name) if p.name else ""
 
 
-def _crawl_urls(tree, users) -> list[str]:
-    """Every parameter-less URL, and every ``<int:pk>`` URL for the demo tree and the users."""
+def _crawl_urls(tree, users, persons=()) -> list[str]:
+    """Every parameter-less URL, and every ``<int:pk>`` URL for the demo tree, the users and
+    the registry's persons."""
     org_pks = [o.pk for o in vars(tree).values()]
+    person_pks = [p.pk for p in persons]
     user_pks = [u.pk for u in users]
     urls = []
     for route, name in _routes(get_resolver().url_patterns):
@@ -499,7 +501,12 @@ def _crawl_urls(tree, users) -> list[str]:
         placeholders = re.findall(r"<(?:int:)?(\w+)>", route)
         if placeholders != ["pk"] or "<int:pk>" not in route:
             continue
-        pks = user_pks if name.startswith("accounts:") else org_pks
+        if name.startswith("accounts:"):
+            pks = user_pks
+        elif name.startswith("people:"):
+            pks = person_pks
+        else:
+            pks = org_pks
         urls.extend("/" + route.replace("<int:pk>", str(pk)) for pk in pks)
     return urls
 
@@ -520,7 +527,17 @@ def test_no_page_shows_an_unmasked_phone_or_id_number(request, client, tree):
         user_set_phone(actor=None, user=users[persona], phone=f"1390000{n + 1230:04d}")
     phones = set(User.objects.exclude(phone="").values_list("phone", flat=True))
     assert PHONE in phones and len(phones) == len(users)
-    urls = _crawl_urls(tree, users.values())
+    # and registry records with synthetic ID numbers and phones in two counties
+    from kexie.people.tests.factories import make_person, synthetic_id
+
+    persons = [
+        make_person(tree.emin_town, name="王芳", id_number=synthetic_id(), phone="19909917771"),
+        make_person(tree.toli_town, name="李强", id_number=synthetic_id(), phone="19909917772"),
+    ]
+    id_numbers = {p.id_number for p in persons}
+    phones |= {p.phone for p in persons}
+    urls = _crawl_urls(tree, users.values(), persons)
+    assert f"/people/{persons[0].pk}/" in urls
     assert "/accounts/profile/" in urls and len(urls) > 30
     leaks = []
     fetched = 0
@@ -541,6 +558,7 @@ def test_no_page_shows_an_unmasked_phone_or_id_number(request, client, tree):
                 for m in regex.finditer(body)
             ]
             found += [phone for phone in phones if phone in body]
+            found += [number for number in id_numbers if number in body]
             if found:
                 leaks.append((persona, url, response.status_code, found))
         if persona != "anonymous":
