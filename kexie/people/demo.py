@@ -73,34 +73,119 @@ MONGOL = {"02"}
 RUSSIAN = {"44"}
 
 # Fictional name parts (common transliterations, combined at random).
-TURKIC_MALE = (
-    "努尔兰 叶尔兰 别克波拉提 买买提 艾力 阿不都 吐尔逊 热合曼 哈力木 加尔肯 吾拉力 赛力克 "
-    "马合沙提 阿达力 叶尔江 木拉提 巴合提亚尔 达吾列提 叶尔波拉提 阿斯哈尔 努尔别克 库尔班"
-).split()
-TURKIC_FEMALE = (
-    "阿依古丽 古丽米拉 古丽娜尔 阿娜尔 热依拉 迪娜 阿依达娜 加娜尔 玛依拉 努尔古丽 再娜甫 "
-    "帕提古丽 米娜瓦尔 阿力米拉 古丽巴哈尔 阿依努尔 沙吾列 娜孜古丽"
-).split()
-MONGOL_NAMES = "巴特尔 其其格 孟克 乌云 额尔敦 萨仁 布和 图雅 朝鲁 娜仁 宝音 苏和".split()
-RUSSIAN_GIVEN = "伊万 安德烈 谢尔盖 尼古拉 娜塔莎 柳德米拉 伊琳娜 瓦莲京娜".split()
-RUSSIAN_FAMILY = "彼得罗夫 伊万诺夫 库兹涅佐夫 索科洛夫 波波夫".split()
+TURKIC_MALE = [
+    "努尔兰",
+    "叶尔兰",
+    "别克波拉提",
+    "买买提",
+    "艾力",
+    "阿不都",
+    "吐尔逊",
+    "热合曼",
+    "哈力木",
+    "加尔肯",
+    "吾拉力",
+    "赛力克",
+    "马合沙提",
+    "阿达力",
+    "叶尔江",
+    "木拉提",
+    "巴合提亚尔",
+    "达吾列提",
+    "叶尔波拉提",
+    "阿斯哈尔",
+    "努尔别克",
+    "库尔班",
+]
+TURKIC_FEMALE = [
+    "阿依古丽",
+    "古丽米拉",
+    "古丽娜尔",
+    "阿娜尔",
+    "热依拉",
+    "迪娜",
+    "阿依达娜",
+    "加娜尔",
+    "玛依拉",
+    "努尔古丽",
+    "再娜甫",
+    "帕提古丽",
+    "米娜瓦尔",
+    "阿力米拉",
+    "古丽巴哈尔",
+    "阿依努尔",
+    "沙吾列",
+    "娜孜古丽",
+]
+MONGOL_NAMES = [
+    "巴特尔",
+    "其其格",
+    "孟克",
+    "乌云",
+    "额尔敦",
+    "萨仁",
+    "布和",
+    "图雅",
+    "朝鲁",
+    "娜仁",
+    "宝音",
+    "苏和",
+]
+RUSSIAN_GIVEN = ["伊万", "安德烈", "谢尔盖", "尼古拉", "娜塔莎", "柳德米拉", "伊琳娜", "瓦莲京娜"]
+RUSSIAN_FAMILY = ["彼得罗夫", "伊万诺夫", "库兹涅佐夫", "索科洛夫", "波波夫"]
 
 # Worker type (code table worker_type) → title codes, disciplines, expertise.
 PROFILES = {
     "01": {  # 卫生技术人员
-        "titles": ["231", "232", "233", "234", "235", "241", "243", "244", "251", "252", "253",
-                   "254", "255", "262", "263", "264"],  # fmt: skip
+        "titles": [
+            "231",
+            "232",
+            "233",
+            "234",
+            "235",
+            "241",
+            "243",
+            "244",
+            "251",
+            "252",
+            "253",
+            "254",
+            "255",
+            "262",
+            "263",
+            "264",
+        ],  # fmt: skip
         "disciplines": ["310", "320", "330", "350", "360"],
         "expertise": ["常见病诊疗", "妇幼保健", "中医针灸", "疾病预防控制", "护理", "医学检验"],
         "employers": ["{c}人民医院", "{c}中医医院", "{c}疾病预防控制中心", "{t}卫生院"],
         "category": EmployerCategory.PUBLIC_INSTITUTION,
     },
     "02": {  # 农业技术人员
-        "titles": ["091", "092", "093", "094", "095", "102", "103", "104", "105", "112", "113",
-                   "114", "115"],  # fmt: skip
+        "titles": [
+            "091",
+            "092",
+            "093",
+            "094",
+            "095",
+            "102",
+            "103",
+            "104",
+            "105",
+            "112",
+            "113",
+            "114",
+            "115",
+        ],  # fmt: skip
         "disciplines": ["210", "220", "230"],
-        "expertise": ["棉花高产栽培", "小麦病虫害防治", "牛羊疫病防控", "节水灌溉", "设施农业",
-                      "饲草种植", "蜂产品加工"],  # fmt: skip
+        "expertise": [
+            "棉花高产栽培",
+            "小麦病虫害防治",
+            "牛羊疫病防控",
+            "节水灌溉",
+            "设施农业",
+            "饲草种植",
+            "蜂产品加工",
+        ],  # fmt: skip
         "employers": ["{c}农业技术推广中心", "{c}畜牧兽医发展中心", "{t}农业发展服务中心"],
         "category": EmployerCategory.PUBLIC_INSTITUTION,
     },
@@ -160,7 +245,9 @@ def _han_name_parts() -> tuple[list[str], list[float], list[str]]:
         from faker.providers.person.zh_CN import Provider
     except ImportError:  # pragma: no cover - Faker is a dev dependency
         surnames = {"王": 7, "李": 7, "张": 6.7, "刘": 5, "陈": 4.6, "杨": 3.2, "马": 1.5}
-        given = list("伟强磊洋勇军杰涛超明刚平辉鹏华飞鑫波斌宇浩凯秀英华慧巧美娜静淑惠珠翠雅芝玉萍红")
+        given = list(
+            "伟强磊洋勇军杰涛超明刚平辉鹏华飞鑫波斌宇浩凯秀英华慧巧美娜静淑惠珠翠雅芝玉萍红"
+        )
         return list(surnames), list(surnames.values()), given
     surnames = dict(Provider.last_names)
     chars = sorted({ch for name in Provider.first_names for ch in name})
@@ -233,7 +320,9 @@ class PersonGenerator:
                 o
                 for o in orgs
                 if any(o.code.startswith(p) for p in prefixes)
-                and (worker_type != "06" or o.kind in ("county_association", "township_association"))
+                and (
+                    worker_type != "06" or o.kind in ("county_association", "township_association")
+                )
             ]
         return result
 

@@ -11,4 +11,5 @@ urlpatterns: list = [
     path("", include("kexie.people.person_urls")),
     path("", include("kexie.people.review_urls")),
     path("", include("kexie.people.request_urls")),
+    path("", include("kexie.people.target_urls")),
 ]

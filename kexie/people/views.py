@@ -110,6 +110,9 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "export_query": request.GET.urlencode(),
             "can_create": has_action(request.user, Action.CREATE),
             "can_export": has_action(request.user, Action.EXPORT),
+            "can_import": has_action(request.user, Action.IMPORT),
+            "can_review": has_action(request.user, Action.REVIEW),
+            "can_change": has_action(request.user, Action.CHANGE),
         },
     )
 
