@@ -1,5 +1,7 @@
 #!/usr/bin/env python
-"""Benchmarks (`make bench`): subtree queries on a large synthetic organisation tree.
+"""Benchmarks (`make bench`): subtree queries on a large synthetic organisation tree, then the
+talent registry (`manage.py bench_people`: quick mode, 20,000 persons, unless BENCH_PERSONS
+gives the size, e.g. BENCH_PERSONS=1000000; BENCH_PEOPLE_DB=sqlite|postgres|both).
 
 Prints figures and ratios; never asserts timings (STYLE.md 18). Uses its own database:
 a temporary SQLite file, or PostgreSQL when BENCH_DATABASE_URL is set (a scratch database
@@ -162,6 +164,17 @@ def main() -> None:
         print(f"{label + ': recursion in Python':<44}{n:>9,}{walk:>12.2f}{walk / base:>10.1f}")
     page = timed(scoped_page)
     print(f"{'first page of a county user (visible_to)':<44}{50:>9}{page:>12.2f}")
+    people_benchmark()
+
+
+def people_benchmark() -> None:
+    """The registry benchmark, in its own scratch databases (SQLite under var/bench/, and
+    PostgreSQL ``kexie_bench`` when reachable)."""
+    persons = os.environ.get("BENCH_PERSONS", "")
+    args = ["--persons", persons] if persons else ["--quick"]
+    args += ["--database", os.environ.get("BENCH_PEOPLE_DB", "both")]
+    sys.stdout.flush()
+    call_command("bench_people", *args)
 
 
 if __name__ == "__main__":

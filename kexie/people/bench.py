@@ -92,11 +92,72 @@ def _insert_tokens(rows: list[tuple[int, list[str]]]) -> None:
             )
 
 
+class RawInserter:
+    """Insert persons without the ORM's per-field machinery (several times faster than
+    ``bulk_create`` for a million rows): values are prepared the way the fields prepare them,
+    ids are assigned here, SQLite gets ``executemany`` and PostgreSQL ``COPY``."""
+
+    def __init__(self) -> None:
+        from django.db.models import DateTimeField
+        from django.utils import timezone
+
+        from kexie.core.crypto import EncryptedTextField
+
+        self.fields = [f for f in Person._meta.concrete_fields if f.attname != "id"]
+        self.columns = ["id", *(f.column for f in self.fields)]
+        self.converters = []
+        for field in self.fields:
+            if isinstance(field, EncryptedTextField | DateTimeField):
+                self.converters.append(
+                    lambda value, field=field: field.get_db_prep_save(value, connection)
+                )
+            else:
+                self.converters.append(None)
+        self.now = timezone.now()
+        self.next_id = (
+            Person.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        ) + 1
+
+    def row(self, person: Person) -> tuple:
+        person.pk = self.next_id
+        self.next_id += 1
+        person.created_at = person.updated_at = self.now
+        values = [person.pk]
+        for field, convert in zip(self.fields, self.converters, strict=True):
+            value = getattr(person, field.attname)
+            values.append(convert(value) if convert is not None else value)
+        return tuple(values)
+
+    def insert(self, persons: list[Person]) -> None:
+        rows = [self.row(p) for p in persons]
+        table = Person._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                columns = ", ".join(self.columns)
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(self.columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(self.columns)}) VALUES ({marks})",  # noqa: S608
+                    rows,
+                )
+
+    def finish(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                table = Person._meta.db_table
+                sql = f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608, E501
+                cursor.execute(sql, [table])
+
+
 def fill(n: int, *, out: Out, seed: int = 4242, batch_size: int = 5000) -> dict:
     """Insert ``n`` generated persons with their search tokens; returns samples for queries."""
     _load_title_levels()
     gen = PersonGenerator(seed=seed, phone_base=0)
     cache = TokenCache()
+    inserter = RawInserter()
     samples: dict[str, list[str]] = {"1": [], "2": [], "3": [], "pinyin": [], "id": []}
     start = time.perf_counter()
     done = 0
@@ -104,20 +165,21 @@ def fill(n: int, *, out: Out, seed: int = 4242, batch_size: int = 5000) -> dict:
         size = min(batch_size, n - done)
         batch = [gen.person() for _ in range(size)]
         with transaction.atomic():
-            Person.objects.bulk_create(batch, batch_size=size)
+            inserter.insert(batch)
             _insert_tokens([(p.pk, cache.tokens(p.name, p.employer_name)) for p in batch])
         for p in batch[:: max(1, size // 20)]:
             key = p.name_key
             if len(key) in (2, 3) and "·" not in p.name:
                 samples[str(len(key))].append(key)
                 samples["pinyin"].append(
-                    sorted(k for k in cache.names[p.name] if k.startswith("py"))[0][2:]
+                    min((k for k in cache.names[p.name] if k.startswith("py")), key=len)[2:]
                 )
             if p.id_number:
                 samples["id"].append(p.id_number)
         done += size
         if done % 100_000 < batch_size or done == n:
             out(f"  filled {done:,} persons ({time.perf_counter() - start:.0f} s)")
+    inserter.finish()
     seconds = time.perf_counter() - start
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
@@ -126,8 +188,10 @@ def fill(n: int, *, out: Out, seed: int = 4242, batch_size: int = 5000) -> dict:
             )
             cursor.execute("ANALYZE")
     else:
+        # VACUUM also merges the GIN index's pending list (COPY leaves up to 4 MB of it,
+        # which every look-up would otherwise scan), as a bulk load in production would.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
     figure(out, "fill_rate", n / seconds, "rows/s")
     figure(out, "fill_time", seconds, "s")
     return samples
@@ -169,7 +233,9 @@ def search_figures(samples: dict, *, out: Out, repeat: int) -> None:
         times: list[float] = []
         for q in values:
             list(person_search(user=user, query=q)[:50])  # warm
-            times += timed_ms(lambda q=q: list(person_search(user=user, query=q)[:50]), repeat=repeat)
+            times += timed_ms(
+                lambda q=q: list(person_search(user=user, query=q)[:50]), repeat=repeat
+            )
         results[name] = times
         figure(out, f"{name}_p50", statistics.median(times), "ms")
         figure(out, f"{name}_p95", percentile(times, 95), "ms")
@@ -197,7 +263,7 @@ def list_page_figures(*, out: Out, repeat: int) -> None:
     except NoReverseMatch:
         url = ""
     if url:
-        client = Client()
+        client = Client(raise_request_exception=False)
         client.force_login(user)
         response = client.get(url)
         if response.status_code == 200:
@@ -342,4 +408,3 @@ def write_import_file(path: str, rows: int, *, out: Out) -> None:
     start = time.perf_counter()
     size = make_import_file(path, rows)
     out(f"  import file: {rows:,} rows, {size / 1e6:.1f} MB ({time.perf_counter() - start:.0f} s)")
-

@@ -237,6 +237,14 @@ STATUS_WEIGHTS = {
     ReviewStatus.RETURNED: 4,
     ReviewStatus.REJECTED: 2,
 }
+# Fields a quarter of the records lack, each with this chance.
+_OFTEN_MISSING = (
+    ("political_status", 0.6),
+    ("education", 0.4),
+    ("discipline", 0.6),
+    ("title", 0.3),
+    ("ethnicity", 0.2),
+)
 SOURCE_WEIGHTS = {PersonSource.IMPORT: 50, PersonSource.STAFF: 30, PersonSource.SELF: 20}
 
 
@@ -431,6 +439,13 @@ class PersonGenerator:
             source=self._pick(SOURCE_WEIGHTS),
         )
         person.title_level = _TITLE_LEVELS.get(title, "")
+        # Records are often incomplete (imports from old spreadsheets, hurried registrations).
+        if rng.random() < 0.25:
+            for name, share in _OFTEN_MISSING:
+                if rng.random() < share:
+                    setattr(person, name, "")
+            if person.title == "":
+                person.title_level = ""
         if rng.random() < 0.88:
             person.id_number = self.id_number(county, birth, male)
         if rng.random() < 0.93:

@@ -78,3 +78,92 @@ def review_counts(*, user) -> dict[str, int]:
         review_status__in=[ReviewStatus.PENDING, ReviewStatus.PENDING_PREFECTURE]
     )
     return dict(qs.values_list("review_status").annotate(n=Count("id")).order_by())
+
+
+# --- registration progress (issue 4 part 7) -----------------------------------------------------
+
+
+def progress_units(*, user, county=None) -> list:
+    """The associations a progress table has rows for: the county associations in ``user``'s
+    scope, or, with ``county``, that county's township associations."""
+    from kexie.orgs.models import Organisation
+
+    qs = Organisation.objects.visible_to(user).filter(status="active")
+    if county is None:
+        qs = qs.filter(kind="county_association")
+    else:
+        qs = qs.filter(kind="township_association", parent=county)
+    return list(qs.select_related("region").order_by("path"))
+
+
+def registration_progress(*, user, year: int, units: list, today: dt.date | None = None) -> list:
+    """Targets and counts for ``units`` (associations of one depth) in ``year``.
+
+    Counted for each unit: the current records owned in its subtree (not merged away); the
+    *verified* ones — records verified now whose verification (``reviewed_at``) happened before
+    the end of ``year``, i.e. the registry as it stood at the end of that year; and, among the
+    records verified now, the complete ones (completeness ≥ 80) and the stale ones (not
+    confirmed for 24 months, ``stale_q``). One grouped query over the persons (grouped by the
+    unit's path prefix), one for the targets, whatever the number of units.
+    """
+    import datetime as _dt
+
+    from django.db.models.functions import Substr
+
+    from kexie.orgs.tree import subtree_q
+
+    from .models import RegistrationTarget
+
+    if not units:
+        return []
+    length = len(units[0].path)
+    end = timezone.make_aware(_dt.datetime(year + 1, 1, 1))
+    verified_now = Q(review_status=ReviewStatus.VERIFIED)
+    counts = (
+        Person.objects.visible_to(user)
+        .current()
+        .filter(subtree_q([u.path for u in units], prefix="organisation__"))
+        .annotate(unit=Substr("organisation__path", 1, length))
+        .values("unit")
+        .annotate(
+            records=Count("id"),
+            verified=Count("id", filter=verified_now & Q(reviewed_at__lt=end)),
+            verified_now=Count("id", filter=verified_now),
+            complete=Count("id", filter=verified_now & Q(completeness__gte=80)),
+            stale=Count("id", filter=verified_now & stale_q(today)),
+        )
+        .order_by()
+    )
+    by_path = {row["unit"]: row for row in counts}
+    targets = dict(
+        RegistrationTarget.objects.filter(organisation__in=units, year=year).values_list(
+            "organisation_id", "target"
+        )
+    )
+    rows = []
+    for unit in units:
+        row = by_path.get(unit.path, {})
+        records = row.get("records", 0)
+        verified = row.get("verified", 0)
+        verified_now = row.get("verified_now", 0)
+        target = targets.get(unit.pk)
+        rows.append(
+            {
+                "organisation": unit,
+                "target": target,
+                "records": records,
+                "verified": verified,
+                "verified_now": verified_now,
+                "percent_of_target": _percent(verified, target) if target else None,
+                "verified_percent": _percent(verified_now, records),
+                "complete_percent": _percent(row.get("complete", 0), verified_now),
+                "stale_percent": _percent(row.get("stale", 0), verified_now),
+            }
+        )
+    return rows
+
+
+def _percent(part: int, whole: int | None) -> float | None:
+    if not whole:
+        return None
+    return round(100 * part / whole, 1)

@@ -33,9 +33,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--persons", type=int, default=None, help="Default 1,000,000.")
         parser.add_argument("--quick", action="store_true", help="20,000 persons, fewer rows.")
-        parser.add_argument(
-            "--database", choices=["sqlite", "postgres", "both"], default="both"
-        )
+        parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
         parser.add_argument("--import-rows", type=int, default=None, help="Default 100,000.")
         parser.add_argument("--repeat", type=int, default=None)
         # internal: the child process that works in the scratch database
@@ -75,9 +73,13 @@ class Command(BaseCommand):
             server = os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL)
             try:
                 self._pg(server, f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-                self._pg(server, f"CREATE DATABASE {PG_DATABASE} ENCODING 'UTF8' TEMPLATE template0")
+                self._pg(
+                    server, f"CREATE DATABASE {PG_DATABASE} ENCODING 'UTF8' TEMPLATE template0"
+                )
             except Exception as exc:  # noqa: BLE001 - report and go on
-                self.stdout.write(f"bench: postgresql skipped (unreachable: {exc.__class__.__name__})")
+                self.stdout.write(
+                    f"bench: postgresql skipped (unreachable: {exc.__class__.__name__})"
+                )
                 return
             try:
                 self._child(server.rsplit("/", 1)[0] + f"/{PG_DATABASE}", args)

@@ -32,6 +32,11 @@ class Command(BaseCommand):
                 f"Demo data: {created['organisations']} organisations and "
                 f"{created['accounts']} accounts created."
             )
+        from kexie.people.demo import load_people_demo
+
+        people = load_people_demo()
+        if people["persons"]:
+            self.stdout.write(f"Demo persons: {people['persons']} created.")
         if not quiet_logins:
             self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
             for account in DEMO_ACCOUNTS:
