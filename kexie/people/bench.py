@@ -35,7 +35,18 @@ def figure(out: Out, name: str, value, unit: str) -> None:
 
 
 def peak_rss_mb() -> float:
-    """The process's peak resident set size (Linux reports kilobytes)."""
+    """The peak resident set size of this process image, in MB.
+
+    ``VmHWM`` from /proc is reset by exec; ``ru_maxrss`` is not (Linux carries the forking
+    parent's peak over into the child), so it is only the fallback.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

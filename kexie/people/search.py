@@ -48,7 +48,7 @@ _FTS_DELETE_IDS = f"DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT value FROM js
 _FTS_OPTIMIZE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"  # noqa: S608
 
 _NOT_TOKEN = re.compile(r"[^\w]", re.UNICODE)
-_ID_SHAPE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
+_ID_SHAPE = re.compile(r"^[1-9](\d{16}[\dX]|\d{14})$")  # address codes never start with 0
 _MOBILE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
 _PINYIN_SHAPE = re.compile(r"^[a-z]{1,30}$")
 
