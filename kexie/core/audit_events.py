@@ -74,6 +74,7 @@ EVENT_LABELS: dict[str, object] = {
     "person.purge": _("Expired personal data purged"),
     "person.target_set": _("Registration target set"),
     "person.index_rebuild": _("Search index rebuilt"),
+    "person.search_sensitive": _("Registry searched by ID number or phone"),
     # Data in and out
     "import.validate": _("Import file checked"),
     "import.commit": _("Import written"),

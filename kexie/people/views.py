@@ -26,6 +26,7 @@ from django_tables2.paginators import LazyPaginator
 from kexie.accounts.reauth import is_recently_authenticated
 from kexie.accounts.roles import Action
 from kexie.accounts.scope import can, has_action
+from kexie.core.audit import audit_log
 from kexie.core.masking import mask_email, mask_id_number, mask_phone
 
 from . import selectors, services
@@ -141,7 +142,16 @@ def person_search(request: HttpRequest) -> HttpResponse:
         user=request.user,
     )
     results = selectors.person_search(user=request.user, query=routed, queryset=filterset.qs)
-    table = PersonTable(list(results.order_by("-id")[:SEARCH_RESULT_LIMIT]), orderable=False)
+    rows = list(results.order_by("-id")[:SEARCH_RESULT_LIMIT])
+    if routed.is_sensitive:
+        # Who looked up an ID number or phone, and how many records it found; never the value.
+        audit_log(
+            actor=request.user,
+            event_type="person.search_sensitive",
+            object_type="people.person",
+            details={"kind": routed.kind, "found": len(rows)},
+        )
+    table = PersonTable(rows, orderable=False)
     return render(
         request,
         "people/person_search.html",

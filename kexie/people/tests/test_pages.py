@@ -533,3 +533,15 @@ def test_navigation_offers_the_registry(tree, county_viewer, no_role, login, cli
         client.logout()
         html = body(login(no_role).get("/"))
         assert 'href="/people/"' not in html
+
+
+def test_id_number_search_is_audited_without_the_number(people, county_admin, login):
+    from kexie.core.models import AuditEvent
+
+    client = login(county_admin)
+    # when the county admin looks a person up by ID number
+    client.post("/people/search/", {"q": ID_NUMBER})
+    # then one event records the kind of look-up and the count, never the number
+    event = AuditEvent.objects.filter(event_type="person.search_sensitive").get()
+    assert event.details == {"kind": "id", "found": 1}
+    assert ID_NUMBER not in str(event.details) + event.object_repr + event.reason

@@ -6,7 +6,7 @@
 
 Never touches the configured database: every run happens in a child process whose
 DATABASE_URL points at a scratch SQLite file under var/bench/ or a scratch PostgreSQL
-database (``kexie_bench``, created and dropped here; the server is BENCH_PG_URL, default
+database (``kexie_bench_<pid>``, created and dropped here; the server is BENCH_PG_URL, default
 postgres://postgres@127.0.0.1:5432/postgres). Prints ``bench: <name> <value> <unit>`` lines.
 """
 
@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_DATABASE = "kexie_bench"
+PG_DATABASE = "kexie_bench"  # plus the process id: runs at the same time do not collide
 
 
 class Command(BaseCommand):
@@ -63,28 +63,29 @@ class Command(BaseCommand):
         if which in ("sqlite", "both"):
             bench_dir = Path(settings.BASE_DIR) / "var" / "bench"
             bench_dir.mkdir(parents=True, exist_ok=True)
-            db = bench_dir / "bench.sqlite3"
+            db = bench_dir / f"bench-{os.getpid()}.sqlite3"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-            self._child(f"sqlite:///{db}", args)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            try:
+                self._child(f"sqlite:///{db}", args)
+            finally:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
         if which in ("postgres", "both"):
+            database = f"{PG_DATABASE}_{os.getpid()}"
             server = os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL)
             try:
-                self._pg(server, f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-                self._pg(
-                    server, f"CREATE DATABASE {PG_DATABASE} ENCODING 'UTF8' TEMPLATE template0"
-                )
+                self._pg(server, f"DROP DATABASE IF EXISTS {database}")
+                self._pg(server, f"CREATE DATABASE {database} ENCODING 'UTF8' TEMPLATE template0")
             except Exception as exc:  # noqa: BLE001 - report and go on
                 self.stdout.write(
                     f"bench: postgresql skipped (unreachable: {exc.__class__.__name__})"
                 )
                 return
             try:
-                self._child(server.rsplit("/", 1)[0] + f"/{PG_DATABASE}", args)
+                self._child(server.rsplit("/", 1)[0] + f"/{database}", args)
             finally:
-                self._pg(server, f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+                self._pg(server, f"DROP DATABASE IF EXISTS {database}")
 
     @staticmethod
     def _pg(server: str, sql: str) -> None:
