@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PersonSource(models.TextChoices):
@@ -16,7 +17,7 @@ class ReviewStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting county review")
     PENDING_PREFECTURE = "pending_prefecture", _("Awaiting prefecture review")
     RETURNED = "returned", _("Returned for correction")
-    VERIFIED = "verified", _("Verified")
+    VERIFIED = "verified", pgettext_lazy("review status", "Verified")
     REJECTED = "rejected", _("Rejected")
 
 

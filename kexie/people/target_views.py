@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kexie.accounts.roles import Action
@@ -122,7 +123,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         "stale": [r["stale_percent"] or 0 for r in context["rows"]],
         "names": {
             "target": _("Target"),
-            "verified": _("Verified"),
+            "verified": pgettext("review status", "Verified"),
             "complete": _("Complete share"),
             "stale": _("Stale share"),
         },
