@@ -22,15 +22,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from kexie.core.choices import ImportStatus
 from kexie.core.imports import (
-    ImportRowError,
     format_error,
-    import_apply,
     import_check,
-    import_commit,
     import_validate,
 )
+from kexie.core.management.import_commit import commit_for_command
 from kexie.core.parameters import max_upload_bytes
 from kexie.core.xlsx import check_xlsx_upload, file_sha256
 from kexie.orgs.models import Organisation
@@ -74,6 +71,7 @@ class Command(BaseCommand):
         partial = options["valid_rows"]
         with open(path, "rb") as handle:
             try:
+                log, sha256 = None, ""
                 if user is not None:
                     log = import_validate(
                         user=user,
@@ -99,31 +97,16 @@ class Command(BaseCommand):
             raise CommandError(f"{bad} bad row(s) in {rows} row(s); nothing was written.")
         if not options["commit"]:
             return
-        if user is not None:
-            try:
-                log = import_commit(user=user, log=log, background=False, partial=partial)
-            except ValidationError as exc:
-                raise CommandError(" ".join(exc.messages)) from exc
-            if log.status != ImportStatus.COMMITTED:
-                for error in log.errors:
-                    self.stdout.write(format_error(error))
-                raise CommandError("The import failed; nothing was written.")
-            result = log.summary.get("result", {})
-        else:
-            try:
-                result = import_apply(
-                    user=None,
-                    importer=importer,
-                    report=report,
-                    filename=os.path.basename(path),
-                    sha256=sha256,
-                    partial=partial,
-                )
-            except ImportRowError as exc:
-                error = {"row": exc.row, "column": exc.column, "message": exc.message}
-                raise CommandError(format_error(error)) from exc
-            except ValidationError as exc:
-                raise CommandError(" ".join(exc.messages)) from exc
+        result = commit_for_command(
+            stdout=self.stdout,
+            user=user,
+            log=log,
+            importer=importer,
+            report=report,
+            path=path,
+            sha256=sha256,
+            partial=partial,
+        )
         self.stdout.write(self._counts("imported", rows, result))
         if errors:
             raise CommandError(f"{bad} bad row(s) were skipped.")
