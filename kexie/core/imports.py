@@ -16,7 +16,7 @@ import os
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -444,7 +444,8 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes], progress=None)
     """Read and validate a checked .xlsx file without writing anything.
 
     Raises ``ValidationError`` for problems with the file as a whole (unreadable, too many
-    rows, no header); problems with headers and rows go into the report.
+    rows, no header); problems with headers and rows go into the report. Rows are validated as
+    they are read (the raw rows are never all held at once).
     """
     report = ImportReport(importer=importer)
     max_cols = max(50, 2 * len(importer.columns))
@@ -453,40 +454,44 @@ def import_check(*, user, importer: Importer, fileobj: IO[bytes], progress=None)
     if progress is not None:
         progress.total(estimate_rows(fileobj))
     mapping: dict[int, Column] | None = None
-    data: list[tuple[int, dict[str, Any]]] = []
     for row_number, values in rows_iter:
-        if mapping is None:
-            mapping, header_errors = importer.match_header(row_number, values)
-            report.errors.extend(header_errors)
-            report.present = [column.key for column in mapping.values()]
-            continue
-        row = {
-            column.key: (values[i] if i < len(values) else None) for i, column in mapping.items()
-        }
-        if all(importer.cell_text(value) == "" for value in row.values()):
-            continue
-        data.append((row_number, row))
-        if progress is not None and row_number % 500 == 0:
-            progress.advance(row_number)
+        mapping, header_errors = importer.match_header(row_number, values)
+        report.errors.extend(header_errors)
+        report.present = [column.key for column in mapping.values()]
+        break
     if mapping is None:
         raise ValidationError(_("The first sheet is empty: it has no header row."), code="empty")
-    if len(data) > max_rows:
-        raise ValidationError(
-            _("The sheet has more than %(limit)s rows. Split it into smaller files."),
-            code="too_many_rows",
-            params={"limit": max_rows},
-        )
-    report.row_count = len(data)
+
+    def data_rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row_number, values in rows_iter:
+            row = {
+                column.key: (values[i] if i < len(values) else None)
+                for i, column in mapping.items()
+            }
+            if all(importer.cell_text(value) == "" for value in row.values()):
+                continue
+            report.row_count += 1
+            if report.row_count > max_rows:
+                raise ValidationError(
+                    _("The sheet has more than %(limit)s rows. Split it into smaller files."),
+                    code="too_many_rows",
+                    params={"limit": max_rows},
+                )
+            if progress is not None and row_number % 500 == 0:
+                progress.advance(row_number)
+            yield row_number, row
+
     if report.errors:
         # Rows read under wrong headers would only repeat the header problem once per row.
+        for _row in data_rows():
+            pass
         return report
-    if not data:
+    report.rows, row_errors = importer.validate(data_rows(), user=user)
+    report.errors.extend(row_errors)
+    if not report.row_count:
         report.errors.append(
             importer.error(1, None, gettext("The sheet has no data rows below the header."))
         )
-        return report
-    report.rows, row_errors = importer.validate(data, user=user)
-    report.errors.extend(row_errors)
     return report
 
 

@@ -53,7 +53,20 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+# Names, employers and code names repeat thousands of times in an import or a re-index; the
+# pure functions below keep the results for short texts (a few MB at most).
+_CACHED_LENGTH = 64
+_CACHE_SIZE = 32_768
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _to_simplified_cached(text: str) -> str:
+    return _t2s().convert(text)
+
+
 def to_simplified(text: str) -> str:
+    if len(text) <= _CACHED_LENGTH:
+        return _to_simplified_cached(text)
     return _t2s().convert(text)
 
 
@@ -70,7 +83,19 @@ def normalise_name(text: str) -> str:
 
 def search_key(text: str) -> str:
     """The form names are searched in: NFKC, simplified, lower case, no dots or spaces."""
-    text = unicodedata.normalize("NFKC", normalise_dots(text or ""))
+    text = text or ""
+    if len(text) <= _CACHED_LENGTH:
+        return _search_key_cached(text)
+    return _search_key(text)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _search_key_cached(text: str) -> str:
+    return _search_key(text)
+
+
+def _search_key(text: str) -> str:
+    text = unicodedata.normalize("NFKC", normalise_dots(text))
     text = to_simplified(text).lower()
     return re.sub(rf"[\s{MIDDLE_DOT}]", "", text)
 
@@ -105,8 +130,15 @@ def pinyin_keys(name: str) -> set[str]:
     surname reading always among them. Non-Han parts (latin letters) are kept as they are.
     """
     key = search_key(name)
+    if len(key) <= _CACHED_LENGTH:
+        return set(_pinyin_keys(key))
+    return set(_pinyin_keys.__wrapped__(key))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _pinyin_keys(key: str) -> frozenset[str]:
     if not key:
-        return set()
+        return frozenset()
     surname_len = 2 if key[:2] in SURNAME_READINGS else 1
     surname, rest = key[:surname_len], key[surname_len:]
     if surname in SURNAME_READINGS:
@@ -124,7 +156,7 @@ def pinyin_keys(name: str) -> set[str]:
         syllables = list(first) + rest_syllables
         keys.add("".join(syllables))
         keys.add("".join(s[0] for s in syllables if s))
-    return keys
+    return frozenset(keys)
 
 
 def _strip_tones(syllable: str) -> str:
@@ -170,6 +202,18 @@ def clean_pasted_text(text: str) -> tuple[str, int]:
     """The pipeline for pasted or imported text (DOMAIN.md §7): unescape HTML, strip tags,
     strip the scraping artifact, traditional → simplified, NFKC for ASCII look-alikes,
     collapse spaces. Returns the text and the number of artifacts removed (many = scraped)."""
+    text = text or ""
+    if len(text) <= _CACHED_LENGTH:
+        return _clean_pasted_cached(text)
+    return _clean_pasted(text)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _clean_pasted_cached(text: str) -> tuple[str, int]:
+    return _clean_pasted(text)
+
+
+def _clean_pasted(text: str) -> tuple[str, int]:
     text = _TAGS.sub(" ", html.unescape(text or ""))
     text, removed = strip_scrape_artifacts(text)
     text = ascii_lookalikes(to_simplified(text))

@@ -50,3 +50,33 @@ def subtree_q(paths: Iterable[str], prefix: str = "") -> Q:
     for path in roots:
         q |= Q(**{f"{prefix}path__gte": path, f"{prefix}path__lt": path_upper_bound(path)})
     return q
+
+
+# Above this many organisations a subtree is matched by its path range instead of an id list.
+MAX_LITERAL_IDS = 2000
+
+
+def owned_by_subtrees_q(paths: Iterable[str], field: str = "organisation") -> Q:
+    """Rows whose foreign key ``field`` points at an organisation in the subtree of any of
+    ``paths``, as a literal list of organisation ids.
+
+    For large tables this is the plan-friendly form: with the id list the database can read the
+    owning rows through the foreign key's index for a small subtree, or walk the primary key
+    for a large one, and answer "the newest 50" without sorting the subtree's rows; a join on
+    the path range made SQLite read and sort every owned row first (docs/performance.md). One
+    small query on the organisation table; above ``MAX_LITERAL_IDS`` organisations it falls
+    back to the path range on the join.
+    """
+    from .models import Organisation
+
+    roots = minimal_paths(paths)
+    if not roots:
+        return Q(pk__in=[])
+    ids = list(
+        Organisation.objects.filter(subtree_q(roots)).values_list("id", flat=True)[
+            : MAX_LITERAL_IDS + 1
+        ]
+    )
+    if len(ids) > MAX_LITERAL_IDS:
+        return subtree_q(roots, prefix=f"{field}__")
+    return Q(**{f"{field}_id__in": ids})

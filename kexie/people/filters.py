@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kexie.core.choices import CodeTable, TitleLevel
 from kexie.core.models import Region
 from kexie.orgs.models import Organisation
-from kexie.orgs.tree import subtree_q
+from kexie.orgs.tree import owned_by_subtrees_q
 
 from .choices import AgeBand, PersonSource, ReviewStatus
 from .models import Person
@@ -118,15 +117,17 @@ class PersonFilterSet(django_filters.FilterSet):
         return person_search(user=self.user, query=routed, queryset=queryset)
 
     def filter_county(self, queryset, name, value: str):
+        """Persons the county's association is responsible for (REG-02: a person belongs to
+        the township or county association of their township, so this is the association's
+        subtree). A county without an association falls back to the townships' county."""
         paths = list(
             Organisation.objects.filter(kind="county_association", region__code=value).values_list(
                 "path", flat=True
             )
         )
-        q = Q(township__parent__code=value)
-        if paths:
-            q |= subtree_q(paths, prefix="organisation__")
-        return queryset.filter(q)
+        if not paths:
+            return queryset.filter(township__parent__code=value)
+        return queryset.filter(owned_by_subtrees_q(paths))
 
     def filter_age(self, queryset, name, value: str):
         from .selectors import age_band_q

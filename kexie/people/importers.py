@@ -13,6 +13,7 @@ importing a file twice changes nothing; with different values it is a bad row (a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 import unicodedata
@@ -79,6 +80,7 @@ _CODE_ALIASES: dict[str, dict[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def _key(text: str) -> str:
     return "".join(to_simplified(unicodedata.normalize("NFKC", text or "")).split()).casefold()
 
@@ -188,18 +190,29 @@ def parse_township(text: str) -> int:
     return ids[0]
 
 
-def parse_employer_category(text: str) -> str:
-    key = _key(text)
-    for value, label in EmployerCategory.choices:
-        if key in (_key(value), _key(str(label))):
-            return value
+@functools.lru_cache(maxsize=8)
+def _employer_categories(language: str | None) -> dict[str, str]:
+    """Value, label in ``language`` or label in Chinese (simplified key) → category value."""
     from django.utils import translation
 
+    lookup: dict[str, str] = {}
+    with translation.override(language):
+        for value, label in EmployerCategory.choices:
+            lookup.setdefault(_key(value), value)
+            lookup.setdefault(_key(str(label)), value)
     with translation.override("zh-hans"):
         for value, label in EmployerCategory.choices:
-            if key == _key(str(label)):
-                return value
-    raise ValidationError(gettext("Unknown employer category %(value)s.") % {"value": text})
+            lookup.setdefault(_key(str(label)), value)
+    return lookup
+
+
+def parse_employer_category(text: str) -> str:
+    from django.utils import translation
+
+    value = _employer_categories(translation.get_language()).get(_key(text))
+    if value is None:
+        raise ValidationError(gettext("Unknown employer category %(value)s.") % {"value": text})
+    return value
 
 
 def _clean_name(text: str) -> str:

@@ -18,7 +18,7 @@ from kexie.core.choices import TitleLevel
 from kexie.core.crypto import EncryptedTextField
 from kexie.core.models import Region, TimeStampedModel
 from kexie.orgs.models import Organisation
-from kexie.orgs.tree import subtree_q
+from kexie.orgs.tree import owned_by_subtrees_q
 
 from .choices import (
     ConsentKind,
@@ -47,7 +47,7 @@ class PersonQuerySet(models.QuerySet["Person"]):
         paths = scope_paths(user, action)
         if not paths:
             return self.none()
-        return self.filter(subtree_q(paths, prefix="organisation__"))
+        return self.filter(owned_by_subtrees_q(paths))
 
     def current(self) -> PersonQuerySet:
         """Records that stand for a person: not merged into another record."""

@@ -46,6 +46,13 @@ _FTS_DELETE_ALL = f"DELETE FROM {FTS_TABLE}"  # noqa: S608
 _PG_DELETE_IDS = f"DELETE FROM {PG_TABLE} WHERE person_id = ANY(%s)"  # noqa: S608
 _FTS_DELETE_IDS = f"DELETE FROM {FTS_TABLE} WHERE rowid IN (SELECT value FROM json_each(%s))"  # noqa: S608
 _FTS_OPTIMIZE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"  # noqa: S608
+_PG_MATCH = f"SELECT person_id FROM {PG_TABLE} WHERE tokens @> %s::text[]"  # noqa: S608
+_PG_PROBE = f"SELECT person_id FROM {PG_TABLE} WHERE tokens @> %s::text[] LIMIT %s"  # noqa: S608
+_FTS_MATCH = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+
+# PostgreSQL: a token query matching at most this many persons is answered by fetching the ids
+# from the GIN index first (docs/decisions/0006, docs/performance.md).
+PG_PROBE_LIMIT = 2000
 
 _NOT_TOKEN = re.compile(r"[^\w]", re.UNICODE)
 _ID_SHAPE = re.compile(r"^[1-9](\d{16}[\dX]|\d{14})$")  # address codes never start with 0
@@ -172,17 +179,27 @@ def route_query(raw: str) -> RoutedQuery:
     return RoutedQuery("text", value=key, tokens=tokens, recheck=key if len(key) > 2 else "")
 
 
-def _token_subquery(tokens: Sequence[str]) -> RawSQL:
+def _token_filter(tokens: Sequence[str]) -> Q:
+    """``pk`` restricted to the persons whose index holds every token.
+
+    SQLite drives the query from the FTS5 match. PostgreSQL's planner, given ``pk IN (subquery)
+    ORDER BY id DESC LIMIT n``, prefers to walk the primary key backwards and test each row's
+    tokens, which reads hundreds of thousands of rows for a token with a few hundred matches.
+    So on PostgreSQL the matching ids are fetched from the GIN index first (one bitmap scan);
+    when there are at most ``PG_PROBE_LIMIT`` of them the query filters on that literal list,
+    otherwise — a frequent token, for which the backward walk meets matches early — on the
+    subquery as before.
+    """
     if connection.vendor == "postgresql":
-        return RawSQL(  # noqa: S611 - constant SQL, tokens are parameters
-            f"SELECT person_id FROM {PG_TABLE} WHERE tokens @> %s::text[]",  # noqa: S608
-            (list(tokens),),
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_PROBE, [list(tokens), PG_PROBE_LIMIT + 1])
+            ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) <= PG_PROBE_LIMIT:
+            return Q(pk__in=ids)
+        # constant SQL, the tokens are a parameter
+        return Q(pk__in=RawSQL(_PG_MATCH, (list(tokens),)))  # noqa: S611
     match = " ".join('"' + t.replace('"', "") + '"' for t in tokens)
-    return RawSQL(  # noqa: S611 - constant SQL, the match expression is a parameter
-        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",  # noqa: S608
-        (match,),
-    )
+    return Q(pk__in=RawSQL(_FTS_MATCH, (match,)))  # noqa: S611 - constant SQL, parameter
 
 
 def search_q(routed: RoutedQuery) -> Q:
@@ -197,7 +214,7 @@ def search_q(routed: RoutedQuery) -> Q:
     if routed.kind == "phone":
         return Q(phone_index=blind_index(routed.value, purpose=PHONE_PURPOSE))
     if routed.kind in ("pinyin", "text") and routed.tokens:
-        q = Q(pk__in=_token_subquery(routed.tokens))
+        q = _token_filter(routed.tokens)
         if routed.recheck:
             q &= (
                 Q(name_key__contains=routed.recheck)

@@ -239,3 +239,75 @@ def test_file_sha256_hashes_the_whole_file():
 
     content = workbook_bytes([["a"]])
     assert file_sha256(io.BytesIO(content)) == hashlib.sha256(content).hexdigest()
+
+
+# --- the reader's grid (docs/decisions/0007) -----------------------------------------------------
+
+SHEET = "xl/worksheets/sheet1.xml"
+SHEET_HEAD = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def sheet_with(data: bytes) -> bytes:
+    content = workbook_bytes([["a"]])
+    return replace_entry(
+        content, SHEET, SHEET_HEAD + b"<sheetData>" + data + b"</sheetData></worksheet>"
+    )
+
+
+def test_values_far_apart_are_refused_before_the_grid_is_built():
+    # given A1 and a value a million rows below: a 1,048,576 × 40 grid for the reader
+    content = sheet_with(
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+        b'<row r="1048576"><c r="AN1048576"><v>1</v></c></row>'
+    )
+    check_xlsx_upload(io.BytesIO(content), max_bytes=MB)
+    # when / then: refused with a message, no memory blow-up
+    with pytest.raises(ValidationError) as excinfo:
+        list(read_rows(io.BytesIO(content), max_rows=10, max_cols=50))
+    assert "too large to read at once (1048576 rows × 40 columns)" in excinfo.value.messages[0]
+
+
+def test_a_value_far_to_the_right_is_refused_with_its_row():
+    content = sheet_with(
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+        b'<row r="7"><c r="XFD7"><v>1</v></c></row>'
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        list(read_rows(io.BytesIO(content), max_rows=10, max_cols=50))
+    assert "Row 7 has values beyond column 50" in excinfo.value.messages[0]
+
+
+def test_formatted_empty_cells_do_not_count():
+    # given a formatted but empty cell far away (spreadsheet programs write these)
+    content = sheet_with(
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+        b'<row r="2"><c r="B2"><v>2</v></c><c r="AZ2" s="1"/></row>'
+    )
+    # then the rows are read as usual
+    assert list(read_rows(io.BytesIO(content), max_rows=10, max_cols=5)) == [
+        (1, ["a"]),
+        (2, [None, 2]),
+    ]
+
+
+def test_cells_without_references_are_read_by_the_streaming_reader():
+    # given a sheet whose cells carry no r="A1" references (allowed by the format)
+    content = sheet_with(
+        b'<row r="1"><c t="inlineStr"><is><t>x</t></is></c><c><v>3</v></c></row>'
+        b'<row r="3"><c t="inlineStr"><is><t>y</t></is></c></row>'
+    )
+    # then they are read, with their row numbers
+    assert list(read_rows(io.BytesIO(content), max_rows=10, max_cols=5)) == [
+        (1, ["x", 3]),
+        (3, ["y"]),
+    ]
+
+
+def test_dates_numbers_and_text_come_as_openpyxl_gave_them():
+    import datetime as dt
+
+    content = workbook_bytes([["名称", 654221, 1.5, dt.date(1985, 3, 14), True, "  "]])
+    [(number, values)] = list(read_rows(io.BytesIO(content), max_rows=10, max_cols=10))
+    assert number == 1
+    assert values[:5] == ["名称", 654221, 1.5, dt.date(1985, 3, 14), True]
+    assert type(values[1]) is int

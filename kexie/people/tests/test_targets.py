@@ -62,8 +62,9 @@ def test_progress_counts_per_county(tree, prefecture_admin, django_assert_max_nu
     _registry(tree)
     year = timezone.localdate().year
     RegistrationTarget.objects.create(organisation=tree.emin, year=year, target=8)
-    # when the prefecture's progress is computed (bounded queries, whatever the rows)
-    with django_assert_max_num_queries(4):
+    # when the prefecture's progress is computed (bounded queries, whatever the rows: scope
+    # paths, the scope's organisation ids, units, counts, targets)
+    with django_assert_max_num_queries(5):
         units = progress_units(user=prefecture_admin)
         rows = registration_progress(user=prefecture_admin, year=year, units=units)
     by_code = {r["organisation"].code: r for r in rows}
