@@ -311,7 +311,7 @@ class Importer:
                             self.display_value(column, value),
                         )
                     )
-            parsed.append(row)
+            parsed.append(self.compact_row(row))
 
         def add_error(row: dict[str, Any], key: str | None, message: Any) -> None:
             column = self.column(key) if key else None
@@ -330,6 +330,12 @@ class Importer:
             if row["_row"] not in bad_rows:
                 cleaned.append(row)
         return cleaned, errors
+
+    def compact_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The cleaned row as it is kept until the end of the check (every row of the file is
+        held at once). Override to drop what the importer does not need, e.g. empty cells
+        when a missing key and "" mean the same to it."""
+        return row
 
     def validate_rows(
         self,

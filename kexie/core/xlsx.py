@@ -192,6 +192,9 @@ MAX_GRID_CELLS = 6_000_000
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})(\d{1,7})\"[^>]*?(/?)>")
 _CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?:>|\s(?![^>]*\br=)[^>]*>)")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d{1,9})\"")
+_FAST_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
+_FAST_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
+_PREFIXED_CELL = re.compile(rb"<\w+:c[\s>/]")
 _SCAN_CHUNK = 1024 * 1024
 _SCAN_OVERLAP = 1024
 
@@ -230,33 +233,62 @@ class _Extent:
     unreferenced: bool = False  # cells without an r="A1" reference: the extent is unknown
 
 
-def _sheet_extent(archive: zipfile.ZipFile, part: str, *, max_cols: int) -> _Extent:
-    """Where the non-empty cells of a sheet part lie, read as a byte stream with patterns (no
-    XML tree): cheap next to parsing, and bounded in memory."""
-    extent = _Extent()
+def _windows(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """The part's bytes in pieces of about a megabyte, never cutting a tag in two."""
     tail = b""
     with archive.open(part) as stream:
         while True:
             chunk = stream.read(_SCAN_CHUNK)
             data = tail + chunk
-            # Keep a tag cut in two for the next round.
             cut = len(data) if not chunk else max(data.rfind(b"<"), len(data) - _SCAN_OVERLAP, 0)
-            window = data[:cut]
-            for match in _ROW_REF.finditer(window):
-                extent.last_row = max(extent.last_row, int(match.group(1)))
-            for match in _CELL_REF.finditer(window):
-                if match.group(3):  # <c r="…"/>: an empty, merely formatted cell
-                    continue
-                row, col = int(match.group(2)), _column_number(match.group(1))
-                extent.last_row = max(extent.last_row, row)
-                extent.last_col = max(extent.last_col, col)
-                if col > max_cols and not extent.wide_row:
-                    extent.wide_row = row
-            if not extent.unreferenced and _CELL_WITHOUT_REF.search(window):
-                extent.unreferenced = True
+            yield data[:cut]
             tail = data[cut:]
             if not chunk:
-                break
+                return
+
+
+def _sheet_extent(archive: zipfile.ZipFile, part: str, *, max_cols: int) -> _Extent:
+    """Where the non-empty cells of a sheet part lie, read as a byte stream with patterns (no
+    XML tree): cheap next to parsing, and bounded in memory.
+
+    The fast pass reads only the cells written the way spreadsheet programs write them
+    (``<c r="B7" …``, counted with ``bytes.count`` to be sure none is missed) and counts empty
+    formatted cells too, so it can only overstate the extent. Whenever it finds another
+    shape, or an extent past the limits, the exact pass decides, cell by cell.
+    """
+    extent = _Extent()
+    for window in _windows(archive, part):
+        cell_rows = _FAST_CELL_ROW.findall(window)
+        opened = window.count(b"<c ") + window.count(b"<c>") + window.count(b"<c/")
+        if len(cell_rows) != opened or _PREFIXED_CELL.search(window):
+            return _sheet_extent_exact(archive, part, max_cols=max_cols)
+        if cell_rows:
+            extent.last_row = max(extent.last_row, max(map(int, set(cell_rows))))
+            columns = set(_FAST_CELL_COLUMN.findall(window))
+            extent.last_col = max(extent.last_col, max(map(_column_number, columns)))
+        rows = _ROW_REF.findall(window)
+        if rows:
+            extent.last_row = max(extent.last_row, max(map(int, rows)))
+    if extent.last_col > max_cols or extent.last_row * extent.last_col > MAX_GRID_CELLS:
+        return _sheet_extent_exact(archive, part, max_cols=max_cols)
+    return extent
+
+
+def _sheet_extent_exact(archive: zipfile.ZipFile, part: str, *, max_cols: int) -> _Extent:
+    extent = _Extent()
+    for window in _windows(archive, part):
+        for match in _ROW_REF.finditer(window):
+            extent.last_row = max(extent.last_row, int(match.group(1)))
+        for match in _CELL_REF.finditer(window):
+            if match.group(3):  # <c r="…"/>: an empty, merely formatted cell
+                continue
+            row, col = int(match.group(2)), _column_number(match.group(1))
+            extent.last_row = max(extent.last_row, row)
+            extent.last_col = max(extent.last_col, col)
+            if col > max_cols and not extent.wide_row:
+                extent.wide_row = row
+        if not extent.unreferenced and _CELL_WITHOUT_REF.search(window):
+            extent.unreferenced = True
     return extent
 
 

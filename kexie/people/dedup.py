@@ -141,27 +141,61 @@ _ROW_FIELDS = (
 )
 
 
+# The current records sharing an ID number, a phone or a name and birth date with any of a set
+# of records: one index look-up per record and key, driven from the given ids. (An ORM filter
+# "phone in … or (name in … and birth in …)" made the database probe every combination of the
+# chunk's names and dates: 12 s on SQLite and 26 s on PostgreSQL for a 100,000-row import.)
+# SQLite's CROSS JOIN keeps the given records as the outer loop (left to itself the planner
+# starts from the "merged_into IS NULL" index, i.e. every record). Constant text; the ids are
+# the only parameter (WEB-02).
+_NEIGHBOURS_SQL = {
+    "postgresql": """
+        SELECT o.id FROM people_person n JOIN people_person o ON o.id_index = n.id_index
+        WHERE n.id = ANY(%s) AND o.merged_into_id IS NULL
+        UNION
+        SELECT o.id FROM people_person n JOIN people_person o ON o.phone_index = n.phone_index
+        WHERE n.id = ANY(%s) AND n.phone_index <> '' AND o.merged_into_id IS NULL
+        UNION
+        SELECT o.id FROM people_person n JOIN people_person o
+          ON o.name_key = n.name_key AND o.birth_date = n.birth_date
+        WHERE n.id = ANY(%s) AND o.merged_into_id IS NULL""",
+    "sqlite": """
+        SELECT o.id FROM people_person n CROSS JOIN people_person o ON o.id_index = n.id_index
+        WHERE n.id IN (SELECT value FROM json_each(%s)) AND o.merged_into_id IS NULL
+        UNION
+        SELECT o.id FROM people_person n CROSS JOIN people_person o ON o.phone_index = n.phone_index
+        WHERE n.id IN (SELECT value FROM json_each(%s)) AND n.phone_index <> ''
+          AND o.merged_into_id IS NULL
+        UNION
+        SELECT o.id FROM people_person n CROSS JOIN people_person o
+          ON o.name_key = n.name_key AND o.birth_date = n.birth_date
+        WHERE n.id IN (SELECT value FROM json_each(%s)) AND o.merged_into_id IS NULL""",
+}
+
+
+def _neighbour_ids(ids: list[int]) -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_NEIGHBOURS_SQL["postgresql"], [ids] * 3)
+        else:
+            cursor.execute(_NEIGHBOURS_SQL["sqlite"], [json.dumps(ids)] * 3)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def duplicates_find_for_ids(ids: Sequence[int]) -> int:
     """Look for duplicates of the given records among all current records; returns how many
-    new candidate pairs were stored. Set-based (a few queries per 500 records)."""
+    new candidate pairs were stored. Set-based (two queries per 500 records)."""
     found: dict[tuple[int, int], tuple[str, str]] = {}
-    ids = list(ids)
+    ids = [int(pk) for pk in ids]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        mine = list(Person.objects.current().filter(pk__in=chunk).values_list(*_ROW_FIELDS))
-        phones = {row[2] for row in mine if row[2]}
-        id_indexes = {row[1] for row in mine if row[1]}
-        names = {row[3] for row in mine if row[3] and row[4]}
-        births = {row[4] for row in mine if row[3] and row[4]}
-        q = Q(pk__in=[])
-        if phones:
-            q |= Q(phone_index__in=phones)
-        if id_indexes:
-            q |= Q(id_index__in=id_indexes)
-        if names:
-            q |= Q(name_key__in=names, birth_date__in=births)
-        others = list(Person.objects.current().filter(q).values_list(*_ROW_FIELDS))
-        rows = {row[0]: row for row in [*mine, *others]}
+        related = set(_neighbour_ids(chunk)) | set(chunk)
+        rows = {
+            row[0]: row
+            for row in Person.objects.current().filter(pk__in=related).values_list(*_ROW_FIELDS)
+        }
         local: dict[tuple[int, int], tuple[str, str]] = {}
         _group_rows(rows.values(), local)
         chunk_set = set(chunk)

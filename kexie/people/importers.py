@@ -4,10 +4,11 @@
 Every row goes through ``services.person_clean`` — the single validation of a person's values —
 with preloaded look-ups (code tables by code or Chinese name, townships, employers, the ID
 numbers already registered), so that a large file is checked quickly. Rows are written with
-``bulk_create`` in batches and indexed for search in batches; the import as a whole is audited
-once (``import.commit``) by the framework. A row whose ID number (or, without an ID number,
-whose name and mobile number) is already registered with the same values is "unchanged", so
-importing a file twice changes nothing; with different values it is a bad row (a duplicate).
+``bulk.PersonBulkInserter`` in batches and indexed for search in batches; the import as a
+whole is audited once (``import.commit``) by the framework. A row whose ID number (or,
+without an ID number, whose name and mobile number) is already registered with the same values
+is "unchanged", so importing a file twice changes nothing; with different values it is a bad
+row (a duplicate).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from kexie.core.validators import validate_id_number, validate_mobile
 from kexie.orgs.models import Organisation
 
 from . import search
+from .bulk import PersonBulkInserter, bulk_page_cache
 from .choices import EmployerCategory, PersonSource, ReviewStatus
 from .identity import ID_PURPOSE, PHONE_PURPOSE
 from .models import Person
@@ -383,6 +385,9 @@ def _fetch_existing(field: str, keys: set[str]) -> dict[str, list[Person]]:
     return result
 
 
+_UNIQUE_VALUES = frozenset({"name", "id_number", "phone", "email", "tianshan_account"})
+
+
 def _stored(person: Person, key: str) -> Any:
     if key == "employer":
         return person.employer_name or ""
@@ -411,6 +416,21 @@ class PersonImporter(Importer):
 
     def __init__(self, *, default_organisation: Organisation | None = None) -> None:
         self.default_organisation = default_organisation
+
+    def compact_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A 100,000-row file is held in memory until it is written: empty cells get no key (a
+        missing key and "" mean the same in ``validate_rows``, ``_same`` and ``commit_rows``,
+        where every such field defaults to "" or None), and repeated texts (employer, birth
+        date, expertise, …) share one string object instead of one per cell."""
+        shared = self.__dict__.setdefault("_shared_texts", {})
+        compact: dict[str, Any] = {}
+        for key, value in row.items():
+            if value == "" and not key.startswith("_"):
+                continue
+            if isinstance(value, str) and key not in _UNIQUE_VALUES and len(value) <= 64:
+                value = shared.setdefault(value, value)
+            compact[key] = value
+        return compact
 
     def display_value(self, column, value) -> str:
         if column is not None and column.key in _SENSITIVE_MASKS and value:
@@ -578,6 +598,10 @@ class PersonImporter(Importer):
     # --- writing ---------------------------------------------------------------------------------
 
     def commit_rows(self, rows, *, user, progress, log):
+        with bulk_page_cache():
+            return self._commit_rows(rows, user=user, progress=progress)
+
+    def _commit_rows(self, rows, *, user, progress):
         regions = {r.pk: r for r in Region.objects.filter(level="township")}
         org_ids = {row["_org"] for row in rows if row.get("_org")}
         org_ids |= {row["_employer"] for row in rows if row.get("_employer")}
@@ -587,13 +611,14 @@ class PersonImporter(Importer):
         batch: list[Person] = []
         batch_rows: list[int] = []
         done = 0
+        inserter = PersonBulkInserter()
 
         def flush() -> None:
             if not batch:
                 return
             try:
                 with transaction.atomic():
-                    Person.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+                    inserter.insert(batch)
             except IntegrityError as exc:
                 raise ImportRowError(
                     batch_rows[0],
@@ -603,7 +628,7 @@ class PersonImporter(Importer):
                     )
                     % {"first": batch_rows[0], "last": batch_rows[-1]},
                 ) from exc
-            search.index_rows((p.pk, p.name, p.employer_name) for p in batch)
+            search.index_rows(((p.pk, p.name, p.employer_name) for p in batch), fresh=True)
             created.extend(p.pk for p in batch)
             batch.clear()
             batch_rows.clear()

@@ -39,7 +39,7 @@ PINYIN_PREFIX = "py"
 MAX_QUERY_LENGTH = 40
 
 # The statements, fixed text: table names are constants, every value is a parameter (WEB-02).
-_PG_INSERT = f"INSERT INTO {PG_TABLE} (person_id, tokens) VALUES (%s, %s)"  # noqa: S608
+_PG_COPY = f"COPY {PG_TABLE} (person_id, tokens) FROM STDIN"
 _FTS_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, tokens) VALUES (%s, %s)"  # noqa: S608
 _PG_DELETE_ALL = f"DELETE FROM {PG_TABLE}"  # noqa: S608
 _FTS_DELETE_ALL = f"DELETE FROM {FTS_TABLE}"  # noqa: S608
@@ -81,19 +81,27 @@ def person_tokens(name: str, employer: str) -> list[str]:
 # --- keeping the index in step -----------------------------------------------------------------
 
 
-def index_rows(rows: Iterable[tuple[int, str, str]]) -> int:
-    """(Re)index persons given as (id, name, employer name); returns how many."""
+def index_rows(rows: Iterable[tuple[int, str, str]], *, fresh: bool = False) -> int:
+    """(Re)index persons given as (id, name, employer name); returns how many. ``fresh``:
+    the persons were just created, so there is nothing of theirs to remove first."""
     rows = [(pk, person_tokens(name, employer)) for pk, name, employer in rows]
     if not rows:
         return 0
-    ids = [pk for pk, _ in rows]
-    unindex_persons(ids)
+    if not fresh:
+        unindex_persons([pk for pk, _ in rows])
+    insert_tokens(rows)
+    return len(rows)
+
+
+def insert_tokens(rows: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """Store (person id, tokens) rows (COPY on PostgreSQL: several times faster than INSERT)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.executemany(_PG_INSERT, rows)
+            with cursor.cursor.copy(_PG_COPY) as copy:
+                for pk, tokens in rows:
+                    copy.write_row((pk, list(tokens)))
         else:
             cursor.executemany(_FTS_INSERT, [(pk, " ".join(tokens)) for pk, tokens in rows])
-    return len(rows)
 
 
 def index_persons(persons: Iterable) -> int:

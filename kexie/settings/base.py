@@ -99,7 +99,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # REL-01: SQLite in WAL mode, IMMEDIATE transactions, a busy timeout, synchronous=FULL and
-# secure_delete. The pragmas that are per-connection are set in core.db (connection_created).
+# secure_delete, set on every new connection by ``init_command``.
+# A 32 MB page cache per connection (SQLite's default is 2 MB): with a million persons the
+# indexes no longer fit the default and every bulk write re-reads pages (docs/performance.md).
 SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'kexie.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", SQLITE_DEFAULT))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -113,6 +115,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
                 "PRAGMA secure_delete=ON;"
                 "PRAGMA foreign_keys=ON;"
                 "PRAGMA busy_timeout=20000;"
+                "PRAGMA cache_size=-32768;"
             ),
         }
     )
