@@ -3,7 +3,8 @@
 
 Used after `make messages` to fill the new entries:
     python scripts/po_update.py kexie/locale/zh_Hans/LC_MESSAGES/django.po new.json
-Only single-line msgids (the common case) are matched; plural entries get msgstr[0].
+Only single-line msgids (the common case) are matched; plural entries get msgstr[0]. An entry
+with a context (pgettext) is matched by the key "context\u0004msgid" only.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ def update(po_path: str, mapping: dict[str, str]) -> int:
     for i, block in enumerate(blocks):
         lines = block.split("\n")
         msgid_lines: list[str] = []
+        context = ""
         in_id = False
         for line in lines:
+            if line.startswith("msgctxt "):
+                context = _unquote(line[8:])
             if line.startswith("msgid "):
                 in_id = True
                 msgid_lines = [line[6:]]
@@ -39,6 +43,8 @@ def update(po_path: str, mapping: dict[str, str]) -> int:
             else:
                 in_id = False if not line.startswith("msgid") else in_id
         msgid = "".join(_unquote(part) for part in msgid_lines)
+        if context:
+            msgid = f"{context}\u0004{msgid}"
         if not msgid or msgid not in mapping:
             continue
         translated = _quote(mapping[msgid])

@@ -31,6 +31,7 @@ DAILY_COMMANDS: tuple[str, ...] = (
     "disable_dormant_accounts",
     "purge_expired_sessions",
     "purge_people",  # kexie.people (PI-09); by name, so core imports no app
+    "optimize_database",
 )
 
 

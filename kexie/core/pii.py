@@ -304,6 +304,27 @@ PII_INVENTORY: dict[str, PiiEntry] = {
         "retention": "3 years after the request was handled (PI-09 purge job)",
         "protection": "encrypted, AES-256-GCM; access control (responsible organisation)",
     },
+    # --- Activities (where an activity is held, and whom to ask about it) -------------------------
+    "activities.Activity.address": {
+        "category": "office",
+        "purpose": "where the activity takes place (a venue, village hall or school, not a home)",
+        "retention": "while the activity record exists",
+        "protection": "scoped access (AC-02) until published; public once published (PI-11)",
+    },
+    "activities.Activity.contact_name": {
+        "category": "personal",
+        "purpose": "whom participants and reviewers ask about an activity",
+        "retention": "while the activity record exists",
+        "protection": "scoped access (AC-02); not shown on public pages (PI-11)",
+    },
+    "activities.Activity.contact_phone": {
+        "category": "personal",
+        "purpose": "the number participants and reviewers call about an activity",
+        "retention": "while the activity record exists",
+        "protection": (
+            "encrypted, AES-256-GCM (PI-06), masked everywhere (PI-05, masked_contact_phone)"
+        ),
+    },
     "people.OneTimeCode.phone_index": {
         "category": "pseudonymous",
         "purpose": "self-service sign-in with a one-time code",

@@ -35,6 +35,13 @@ _TABLE = Person._meta.db_table
 BULK_CACHE_KIB = 98_304
 
 
+_PG_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+_SQLITE_MAX_ID = f"SELECT COALESCE(MAX(id), 0) FROM {_TABLE}"  # noqa: S608 - constant
+_BULK_CACHE_SQL = f"PRAGMA cache_size=-{BULK_CACHE_KIB}"
+# Back to the size every connection gets (settings/base.py, init_command).
+_USUAL_CACHE_SQL = "PRAGMA cache_size=-32768"
+
+
 @contextmanager
 def bulk_page_cache() -> Iterator[None]:
     """A larger SQLite page cache for the duration of a bulk write (nothing on PostgreSQL,
@@ -43,18 +50,12 @@ def bulk_page_cache() -> Iterator[None]:
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        before = cursor.fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        cursor.execute(_BULK_CACHE_SQL)
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size={int(before)}")
-
-
-_PG_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
-_SQLITE_MAX_ID = f"SELECT COALESCE(MAX(id), 0) FROM {_TABLE}"  # noqa: S608 - constant
+            cursor.execute(_USUAL_CACHE_SQL)
 
 
 class PersonBulkInserter:

@@ -43,7 +43,7 @@ from .services import PERSON_FIELDS, _derive, responsible_organisation
 
 SCAN_JOB_KIND = "people.duplicates_scan"
 MAX_GROUP = 20  # a phone shared by more records (an office line) yields no pairs beyond this
-_CHUNK = 500
+_CHUNK = 1000
 # Multi-line fields whose values may also be combined ("both") in a merge.
 COMBINABLE_FIELDS = ("achievements", "affiliations")
 # Fields that are never copied by the field-by-field choice (derived, bookkeeping).

@@ -51,7 +51,7 @@ from .models import Person
 from .services import _derive, code_entries, person_clean, responsible_organisation
 
 _CHUNK = 1000
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 
 # Common short forms of code-table names seen in other platforms' sheets.
 _CODE_ALIASES: dict[str, dict[str, str]] = {

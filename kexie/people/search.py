@@ -203,7 +203,7 @@ def _token_filter(tokens: Sequence[str]) -> Q:
             cursor.execute(_PG_PROBE, [list(tokens), PG_PROBE_LIMIT + 1])
             ids = [row[0] for row in cursor.fetchall()]
         if len(ids) <= PG_PROBE_LIMIT:
-            return Q(pk__in=ids)
+            return Q(pk__any=ids)  # one array parameter (core/lookups.py)
         # constant SQL, the tokens are a parameter
         return Q(pk__in=RawSQL(_PG_MATCH, (list(tokens),)))  # noqa: S611
     match = " ".join('"' + t.replace('"', "") + '"' for t in tokens)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "kexie.accounts",
     "kexie.orgs",
     "kexie.people",
+    "kexie.activities",
     "kexie.portal",
 ]
 
